@@ -1,0 +1,1 @@
+"""mediaopt's compiled core (private: import the public names from ``mediaopt``)."""

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+
+from mediaopt._validate import (
+    as_float64_array,
+    as_int64_array,
+    check_float,
+    check_int,
+    check_nondecreasing,
+    check_same_length,
+)
+
+
+def test_int64_accepts_integers_and_integral_floats():
+    out = as_int64_array("x", np.array([1, 2, 3], dtype=np.int32))
+    assert out.dtype == np.int64 and out.flags.c_contiguous
+    assert as_int64_array("x", [1.0, 2.0]).tolist() == [1, 2]
+    assert as_int64_array("x", 5).tolist() == [5]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ([1.5], "fractional"),
+        ([float("nan")], "NaN"),
+        ([float("inf")], "NaN or infinity"),
+        (["a"], "dtype"),
+        ([[1, 2]], "1-D"),
+        ([True], "dtype"),
+    ],
+)
+def test_int64_rejects_bad_input_naming_the_argument(values, message):
+    with pytest.raises(ValueError, match=f"^size_bytes: .*{message}"):
+        as_int64_array("size_bytes", np.asarray(values))
+
+
+def test_int64_bounds_with_allowed_marker():
+    assert as_int64_array("arrival_us", [-1, 0, 5], min_value=0, allow=(-1,)).tolist() == [-1, 0, 5]
+    with pytest.raises(ValueError, match="arrival_us: value -2 is below the minimum 0"):
+        as_int64_array("arrival_us", [-2, 5], min_value=0, allow=(-1,))
+    with pytest.raises(ValueError, match="above the maximum"):
+        as_int64_array("n", [7], max_value=6)
+
+
+def test_float_array_and_scalars():
+    assert as_float64_array("loss", [0, 0.5]).tolist() == [0.0, 0.5]
+    with pytest.raises(ValueError, match=r"loss: value 1\.5 is above the maximum 1"):
+        as_float64_array("loss", [1.5], min_value=0, max_value=1)
+    with pytest.raises(ValueError, match="rate: must be finite"):
+        check_float("rate", float("nan"))
+    assert check_int("n", 3.0) == 3
+    with pytest.raises(ValueError, match="n: expected an integer"):
+        check_int("n", 3.5)
+    with pytest.raises(ValueError, match="n: expected an integer"):
+        check_int("n", True)
+
+
+def test_lengths_and_order():
+    assert check_same_length(a=np.zeros(3), b=np.zeros(3)) == 3
+    with pytest.raises(ValueError, match="a=3, b=2"):
+        check_same_length(a=np.zeros(3), b=np.zeros(2))
+    with pytest.raises(ValueError, match="send_us: not non-decreasing at index 2"):
+        check_nondecreasing("send_us", np.array([1, 2, 1]))
