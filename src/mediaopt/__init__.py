@@ -4,7 +4,9 @@ The compiled core (``mediaopt._core``) runs the per-packet work; this package is
 See ``docs/architecture.md`` for the data path.
 """
 
+from mediaopt import policies
 from mediaopt._version import __version__
+from mediaopt.adaptation import Adaptation, EncoderSettings
 from mediaopt.core import core_info
 
 #: Arrival time that marks a lost packet, in every ``*_us`` array.
@@ -12,6 +14,9 @@ LOST: int = -1
 
 __all__ = [
     "LOST",
+    "Adaptation",
+    "EncoderSettings",
     "__version__",
     "core_info",
+    "policies",
 ]
