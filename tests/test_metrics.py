@@ -54,7 +54,7 @@ def steady(duration_s=10.0, fps=25.0, delay_ms=100.0, **kw):
 
 
 def interval_log(duration_s, capacity_bps=1_000_000, sent_bytes=10_000, goodput_bytes=9_000):
-    n = int(round(duration_s * 10))
+    n = round(duration_s * 10)
     full = lambda v: np.full(n, v, dtype=np.int64)  # noqa: E731
     return IntervalLog(
         t_us=np.arange(n, dtype=np.int64) * 100_000,
