@@ -9,6 +9,7 @@ from mediaopt._core.link import Link
 from mediaopt._version import __version__
 from mediaopt.adaptation import Adaptation, EncoderSettings
 from mediaopt.core import core_info
+from mediaopt.replay import ReplayResult, replay
 
 #: Arrival time that marks a lost packet, in every ``*_us`` array.
 LOST: int = -1
@@ -18,8 +19,10 @@ __all__ = [
     "Adaptation",
     "EncoderSettings",
     "Link",
+    "ReplayResult",
     "__version__",
     "core_info",
     "policies",
+    "replay",
     "traces",
 ]

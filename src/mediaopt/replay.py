@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,8 +79,12 @@ def _resolve_trace(trace: Any) -> Trace:
         try:
             return load(trace)
         except OSError as exc:
-            raise ValueError(f"trace: cannot read {os.fspath(trace)!r}: {exc.strerror or exc}") from exc
-    raise ValueError(f"trace: expected a mediaopt.traces.Trace or a path, got {type(trace).__name__}")
+            raise ValueError(
+                f"trace: cannot read {os.fspath(trace)!r}: {exc.strerror or exc}"
+            ) from exc
+    raise ValueError(
+        f"trace: expected a mediaopt.traces.Trace or a path, got {type(trace).__name__}"
+    )
 
 
 def _resolve_policy(policy: Any) -> Policy:
@@ -147,23 +150,30 @@ def replay(
     if duration_us <= 0:
         raise ValueError(f"duration_s: must be at least 1 us, got {duration_s!r}")
     owd_ms = check_float("one_way_delay_ms", one_way_delay_ms, min_value=0.0, max_value=1e6)
-    fb_ms = check_float("feedback_interval_ms", feedback_interval_ms, min_value=1.0, max_value=10_000.0)
+    fb_ms = check_float(
+        "feedback_interval_ms", feedback_interval_ms, min_value=1.0, max_value=10_000.0
+    )
     fb_loss = check_float("feedback_loss", feedback_loss, min_value=0.0, max_value=0.99)
     iv_ms = check_float("interval_ms", interval_ms, min_value=1.0, max_value=60_000.0)
     audio = check_float("audio_kbps", audio_kbps, min_value=0.0, max_value=1000.0)
-    overrides: dict[str, int] = {}
-    for key, value in (("start_bps", start_bps), ("min_bps", min_bps), ("max_bps", max_bps)):
+    bounds = [pol.start_bps, pol.min_bps, pol.max_bps]
+    for i, (key, value) in enumerate(
+        (("start_bps", start_bps), ("min_bps", min_bps), ("max_bps", max_bps))
+    ):
         if value is not None:
-            overrides[key] = check_int(key, value, min_value=1_000, max_value=1_000_000_000)
-    if overrides:
-        pol = dataclasses.replace(pol, **overrides)  # re-validated by Policy
+            bounds[i] = check_int(key, value, min_value=1_000, max_value=1_000_000_000)
+    if bounds != [pol.start_bps, pol.min_bps, pol.max_bps]:
+        # Policy re-validates min <= start <= max.
+        pol = dataclasses.replace(pol, start_bps=bounds[0], min_bps=bounds[1], max_bps=bounds[2])
     core = build_core(pol, max_width, max_height, max_fps)
 
     # A trace's own columns take precedence over the keywords.
     link_delay_ms = 0.0 if tr.delay_ms is not None else owd_ms
     link_loss = 0.0 if tr.loss is not None else loss
     if queue_ms is None:
-        link = Link(tr, one_way_delay_ms=link_delay_ms, queue="infinite", loss=link_loss, seed=seed_i)
+        link = Link(
+            tr, one_way_delay_ms=link_delay_ms, queue="infinite", loss=link_loss, seed=seed_i
+        )
     else:
         q_ms = check_float("queue_ms", queue_ms, min_value=1.0, max_value=1e7)
         link = Link(tr, one_way_delay_ms=link_delay_ms, queue_ms=q_ms, loss=link_loss, seed=seed_i)
@@ -238,5 +248,3 @@ def replay(
         intervals=intervals,
         stats=stats,
     )
-
-
