@@ -1,5 +1,6 @@
-from mediaopt.bwe import GccConfig
 from numpy.typing import ArrayLike
+
+from mediaopt.bwe import GccConfig
 
 class BitrateEstimator:
     def __init__(self, *, config: GccConfig | None = None) -> None: ...

@@ -5,6 +5,7 @@ See ``docs/architecture.md`` for the data path.
 """
 
 from mediaopt._version import __version__
+from mediaopt.bwe import GccEstimator
 from mediaopt.core import core_info
 
 #: Arrival time that marks a lost packet, in every ``*_us`` array.
@@ -12,6 +13,7 @@ LOST: int = -1
 
 __all__ = [
     "LOST",
+    "GccEstimator",
     "__version__",
     "core_info",
 ]
