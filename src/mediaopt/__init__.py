@@ -8,6 +8,7 @@ from mediaopt import policies, traces
 from mediaopt._core.link import Link
 from mediaopt._version import __version__
 from mediaopt.adaptation import Adaptation, EncoderSettings
+from mediaopt.bwe import GccEstimator
 from mediaopt.core import core_info
 from mediaopt.replay import ReplayResult, replay
 
@@ -18,6 +19,7 @@ __all__ = [
     "LOST",
     "Adaptation",
     "EncoderSettings",
+    "GccEstimator",
     "Link",
     "ReplayResult",
     "__version__",
