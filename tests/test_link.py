@@ -335,7 +335,9 @@ def test_conservation_order_and_delay(sched, pk, queue, delay_ms, repeat, loss):
     kw = {} if queue == "infinite" else {"queue_packets": 3}
     link = mo.Link(tr, delay_ms, queue, repeat=repeat, loss=loss, seed=1, **kw)
     tags_in = np.arange(send.size)
-    accepted = [link.enqueue(int(t), int(b), int(i)) for t, b, i in zip(send, size, tags_in, strict=True)]
+    accepted = [
+        link.enqueue(int(t), int(b), int(i)) for t, b, i in zip(send, size, tags_in, strict=True)
+    ]
     tags, arr = link.advance(10**12)
     # every accepted packet is settled exactly once; refused ones never appear
     assert sorted(tags.tolist()) == [i for i, ok in enumerate(accepted) if ok]
