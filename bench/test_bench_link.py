@@ -10,6 +10,7 @@ time: emulated seconds per wall-clock second. Required >= 10,000x, goal 50,000x.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import measured_seconds, smoke
 
 import mediaopt as mo
@@ -27,6 +28,7 @@ def _trace() -> mo.traces.Trace:
     return mo.traces.bundled()["lte-driving-like"]
 
 
+@pytest.mark.hot_path
 def test_bench_link_saturating_sender(benchmark):
     tr = _trace()
     duration_s = 60.0 if smoke() else 600.0
