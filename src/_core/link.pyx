@@ -428,7 +428,13 @@ cdef class Link:
     cdef Py_ssize_t c_advance(self, int64_t until_us, int64_t* tag_out, int64_t* arrival_us_out,
                               Py_ssize_t cap) noexcept nogil:
         cdef int64_t limit = until_us + self.entry_offset_us
-        if not self.fifo_engine:
+        # the clock moves to until_us: a later packet cannot be sent before it
+        if until_us > self.last_send_us:
+            self.last_send_us = until_us
+        if self.fifo_engine:
+            while self.q_len > 0 and self.q[self.q_head].start_us <= limit:
+                self._q_pop()
+        else:
             self._rationalize(limit)
         return self._pop_out(limit, tag_out, arrival_us_out, cap)
 

@@ -309,12 +309,16 @@ def capacity_to_opportunities(
 
 
 def _bin_opportunities(opp_us: Int64Array, duration_us: int) -> tuple[Int64Array, Float64Array]:
-    """Capacity view of an opportunity trace: kbit/s in one-second bins (last bin partial)."""
+    """Capacity view of an opportunity trace: kbit/s in one-second bins (last bin partial).
+
+    An opportunity stamped ``t`` stands for the capacity of the millisecond ending at ``t``,
+    so bin ``k`` counts stamps in ``(k, k + 1]`` seconds (stamp 0 counts in the first bin).
+    """
     n_bins = max(1, math.ceil(duration_us / CAPACITY_BIN_US))
     starts = np.arange(n_bins, dtype=np.int64) * CAPACITY_BIN_US
     ends = np.minimum(starts + CAPACITY_BIN_US, duration_us)
-    # an opportunity at exactly the period end belongs to the last bin
-    idx = np.minimum(opp_us // CAPACITY_BIN_US, n_bins - 1)
+    # as in the conversion rule, a stamp covers the time just before it: bin k is (k, k+1] s
+    idx = np.clip((opp_us - 1) // CAPACITY_BIN_US, 0, n_bins - 1)
     counts = np.bincount(idx, minlength=n_bins).astype(np.float64)
     width_ms = (ends - starts) / 1000.0
     kbps = counts * OPPORTUNITY_BITS / np.maximum(width_ms, 1e-9)
