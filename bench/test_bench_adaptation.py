@@ -27,6 +27,7 @@ def _inputs(n: int) -> tuple[list[float], list[float], list[int], list[int]]:
     return target, loss, rtt, now
 
 
+@pytest.mark.hot_path
 @pytest.mark.parametrize("policy", ["gcc", "consult"])
 def test_bench_adaptation_update(benchmark: pytest.FixtureRequest, policy: str) -> None:
     n = 20_000 if smoke() else 200_000
