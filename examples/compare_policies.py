@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from mediaopt.replay import replay
 
-import mediaopt as mo
-import mediaopt.replay
-import mediaopt.traces
+from mediaopt import traces as mo_traces
 
 # Licence and README files sit next to recorded traces; they are not traces.
 NOT_TRACES = ("license", "copying", "readme", "upstream-readme")
@@ -35,9 +34,9 @@ COLUMNS = {
 }
 
 
-def load_traces(folder: str | None) -> dict[str, mo.traces.Trace]:
+def load_traces(folder: str | None) -> dict[str, mo_traces.Trace]:
     if folder is None:
-        return dict(mo.traces.bundled())
+        return dict(mo_traces.bundled())
     files = sorted(
         p
         for p in Path(folder).iterdir()
@@ -46,7 +45,7 @@ def load_traces(folder: str | None) -> dict[str, mo.traces.Trace]:
         and not p.name.lower().startswith(NOT_TRACES)
         and p.suffix.lower() != ".md"
     )
-    return {p.name: mo.traces.load(p) for p in files}
+    return {p.name: mo_traces.load(p) for p in files}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{i}/{len(traces)}] {name}", file=sys.stderr, flush=True)
         row: dict[tuple[str, str], object] = {}
         for policy in (a, b):
-            res = mediaopt.replay.replay(trace, policy, duration_s=args.duration_s, seed=args.seed)
+            res = replay(trace, policy, duration_s=args.duration_s, seed=args.seed)
             for key, label in COLUMNS.items():
                 row[(label, policy)] = res.metrics[key]
         rows.append(pd.Series(row, name=name))
