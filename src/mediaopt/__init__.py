@@ -4,6 +4,8 @@ The compiled core (``mediaopt._core``) runs the per-packet work; this package is
 See ``docs/architecture.md`` for the data path.
 """
 
+from mediaopt import traces
+from mediaopt._core.link import Link
 from mediaopt._version import __version__
 from mediaopt.core import core_info
 
@@ -12,6 +14,8 @@ LOST: int = -1
 
 __all__ = [
     "LOST",
+    "Link",
     "__version__",
     "core_info",
+    "traces",
 ]
