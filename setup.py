@@ -94,10 +94,11 @@ def _extensions() -> list[Extension]:
 os.chdir(ROOT)
 setup(
     package_dir={"mediaopt": "src/mediaopt", "mediaopt._core": "src/_core"},
-    packages=["mediaopt", "mediaopt._core", "mediaopt.cli"],
+    packages=["mediaopt", "mediaopt._core", "mediaopt.cli", "mediaopt.policies"],
     package_data={
         "mediaopt": ["py.typed", "data/*", "data/**/*"],
         "mediaopt._core": ["*.pyi", "*.pxd"],
+        "mediaopt.policies": ["builtin/*.toml"],
     },
     ext_modules=cythonize(
         _extensions(),
