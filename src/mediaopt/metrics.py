@@ -127,11 +127,11 @@ class ProfileLike(Protocol):
 
     @property
     def min_width(self) -> int:
-        """Floor on the width of every frame in a usable window (pixels)."""
+        """Width of the resolution floor (pixels); the floor is ``min_width * min_height``."""
 
     @property
     def min_height(self) -> int:
-        """Floor on the height of every frame in a usable window (pixels)."""
+        """Height of the resolution floor (pixels); the floor is ``min_width * min_height``."""
 
 
 def _readonly(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -468,8 +468,11 @@ def _window_table(
     min_h = np.full(n, big, dtype=np.int64)
     np.minimum.at(min_w, wf, shown.width.astype(np.int64))
     np.minimum.at(min_h, wf, shown.height.astype(np.int64))
+    min_px = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(min_px, wf, shown.width.astype(np.int64) * shown.height.astype(np.int64))
     min_w[~has_frames] = 0
     min_h[~has_frames] = 0
+    min_px[~has_frames] = 0
     q_sum = np.bincount(wf, weights=shown.quality_db, minlength=n)[:n]
     quality = np.where(has_frames, q_sum / np.maximum(count, 1), 0.0)
 
@@ -492,8 +495,9 @@ def _window_table(
         & ~frozen
         & (max_delay < float(profile.max_frame_delay_ms))
         & (fps >= float(profile.min_fps))
-        & (min_w >= int(profile.min_width))
-        & (min_h >= int(profile.min_height))
+        # The resolution floor is a pixel count (as ClinicalProfile defines it and the
+        # adaptation steers to it), so it does not depend on the aspect ratio.
+        & (min_px >= int(profile.min_width) * int(profile.min_height))
     )
 
     out["frames"] = count.astype(np.int64)
