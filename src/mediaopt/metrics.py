@@ -417,8 +417,12 @@ def _n_windows(end_us: int) -> int:
 
 def _window_table(
     frames: FrameLog, intervals: IntervalLog, profile: ProfileLike, end_us: int
-) -> dict[str, npt.NDArray[Any]]:
-    """Per one-second window statistics over [0, end_us); see docs/metrics.md."""
+) -> tuple[dict[str, npt.NDArray[Any]], _Shown, Int64Array]:
+    """Per one-second window statistics over [0, end_us); see docs/metrics.md.
+
+    Also returns the shown frames and the freeze durations (ms), which the session metrics
+    reuse.
+    """
     n = _n_windows(end_us)
     starts = np.arange(n, dtype=np.int64) * WINDOW_US
     stops = np.minimum(starts + WINDOW_US, end_us)
@@ -486,7 +490,7 @@ def _window_table(
     fps = np.where(gap_sum > 0, gap_n * 1e6 / np.where(gap_sum > 0, gap_sum, 1.0), 0.0)
     fps = np.round(fps, 2)
 
-    f_start, f_stop, _ = _freeze_gaps(shown.render_us, end_us)
+    f_start, f_stop, f_ms = _freeze_gaps(shown.render_us, end_us)
     frozen_us = _covered_time(f_start, f_stop, stops) - _covered_time(f_start, f_stop, starts)
     frozen = frozen_us > 0
 
@@ -509,7 +513,7 @@ def _window_table(
     out["frozen"] = frozen
     out["frozen_s"] = frozen_us / 1e6
     out["usable"] = usable
-    return out
+    return out, shown, f_ms
 
 
 def _check_profile(profile: ProfileLike) -> None:
@@ -533,7 +537,7 @@ def timeseries(frames: FrameLog, intervals: IntervalLog, profile: ProfileLike) -
     if end_us == 0:
         rendered = frames.render_us[frames.render_us >= 0]
         end_us = int(rendered.max()) + 1 if rendered.size else 0
-    table = _window_table(frames, intervals, profile, end_us)
+    table, _, _ = _window_table(frames, intervals, profile, end_us)
     df: pd.DataFrame = pd.DataFrame({c: table[c] for c in TIMESERIES_COLUMNS})
     return df
 
@@ -553,7 +557,7 @@ def session_metrics(
     duration_s = check_float("duration_s", duration_s, min_value=0.0, max_value=1e9)
     _check_profile(profile)
     end_us = round(duration_s * 1e6)
-    table = _window_table(frames, intervals, profile, end_us)
+    table, shown, freeze_ms = _window_table(frames, intervals, profile, end_us)
 
     keep = intervals.t_us < end_us
     capacity_kbps = float(np.mean(intervals.capacity_bps[keep])) / 1e3 if keep.any() else 0.0
@@ -564,7 +568,6 @@ def session_metrics(
     sent_pk = float(intervals.packets_sent[keep].sum())
     lost_pk = float(intervals.packets_lost[keep].sum())
 
-    shown = _shown(frames, end_us)
     n_shown = shown.render_us.size
     if n_shown:
         delays_ms = (shown.render_us - shown.capture_us) / 1e3
@@ -576,7 +579,6 @@ def session_metrics(
         # long as the session itself.
         p50 = p95 = p99 = duration_s * 1e3
         height_mean = quality_mean = 0.0
-    _, _, freeze_ms = _freeze_gaps(shown.render_us, end_us)
     freeze_s = float(freeze_ms.sum()) / 1e3
     usable = table["usable"]
     usable_ratio = float(np.mean(usable)) if usable.size else 0.0
