@@ -246,13 +246,14 @@ def test_each_floor_makes_its_window_unusable():
     height = np.full(n, 480)
     width = np.full(n, 640)
     in_window = lambda k: (render >= k * 1000) & (render < (k + 1) * 1000)  # noqa: E731
-    height[in_window(5)] = 360
-    width[in_window(7)] = 480
+    height[in_window(5)] = 360  # 640x360: below 640x480 in pixels
+    width[in_window(7)] = 480  # 480x480: below too
+    width[in_window(8)], height[in_window(8)] = 739, 416  # 16:9 with 640x480's pixel count
     f = frame_log(capture, render, width=width, height=height)
     profile = Profile(max_frame_delay_ms=100.0)
     ts = timeseries(f, interval_log(10.0), profile)
     assert ts["frame_delay_ms"][3] > 100.0 and ts["frame_delay_ms"][2] == pytest.approx(80.0)
-    assert ts["height"][5] == 360 and ts["width"][7] == 480
+    assert ts["height"][5] == 360 and ts["width"][7] == 480 and ts["height"][8] == 416
     assert not ts["frozen"].any()
     assert [i for i, u in enumerate(ts["usable"]) if not u] == [3, 5, 7]
     assert metrics(f, profile=profile)["usable_ratio"] == pytest.approx(0.7)
@@ -390,3 +391,14 @@ def test_metrics_are_always_finite_and_consistent(data):
         fz = freezes(frames, intervals.end_us)
         assert m["freeze_count"] == len(fz)
     assert isinstance(ts, pd.DataFrame)
+
+
+def test_accepts_the_policies_clinical_profile():
+    from mediaopt import policies
+
+    profile = policies.load("surgical").profile
+    capture, render = steady(5.0, fps=30.0, delay_ms=80.0)
+    f = frame_log(capture, render, width=1280, height=720)
+    m = session_metrics(f, interval_log(5.0), profile, 5.0)
+    assert m["usable_ratio"] == 1.0 and m["tier_met"] == 1.0
+    assert profile.availability == 0.9999

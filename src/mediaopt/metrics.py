@@ -127,11 +127,11 @@ class ProfileLike(Protocol):
 
     @property
     def min_width(self) -> int:
-        """Floor on the width of every frame in a usable window (pixels)."""
+        """Width of the resolution floor (pixels); the floor is ``min_width * min_height``."""
 
     @property
     def min_height(self) -> int:
-        """Floor on the height of every frame in a usable window (pixels)."""
+        """Height of the resolution floor (pixels); the floor is ``min_width * min_height``."""
 
 
 def _readonly(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -417,8 +417,12 @@ def _n_windows(end_us: int) -> int:
 
 def _window_table(
     frames: FrameLog, intervals: IntervalLog, profile: ProfileLike, end_us: int
-) -> dict[str, npt.NDArray[Any]]:
-    """Per one-second window statistics over [0, end_us); see docs/metrics.md."""
+) -> tuple[dict[str, npt.NDArray[Any]], _Shown, Int64Array]:
+    """Per one-second window statistics over [0, end_us); see docs/metrics.md.
+
+    Also returns the shown frames and the freeze durations (ms), which the session metrics
+    reuse.
+    """
     n = _n_windows(end_us)
     starts = np.arange(n, dtype=np.int64) * WINDOW_US
     stops = np.minimum(starts + WINDOW_US, end_us)
@@ -468,8 +472,11 @@ def _window_table(
     min_h = np.full(n, big, dtype=np.int64)
     np.minimum.at(min_w, wf, shown.width.astype(np.int64))
     np.minimum.at(min_h, wf, shown.height.astype(np.int64))
+    min_px = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(min_px, wf, shown.width.astype(np.int64) * shown.height.astype(np.int64))
     min_w[~has_frames] = 0
     min_h[~has_frames] = 0
+    min_px[~has_frames] = 0
     q_sum = np.bincount(wf, weights=shown.quality_db, minlength=n)[:n]
     quality = np.where(has_frames, q_sum / np.maximum(count, 1), 0.0)
 
@@ -483,7 +490,7 @@ def _window_table(
     fps = np.where(gap_sum > 0, gap_n * 1e6 / np.where(gap_sum > 0, gap_sum, 1.0), 0.0)
     fps = np.round(fps, 2)
 
-    f_start, f_stop, _ = _freeze_gaps(shown.render_us, end_us)
+    f_start, f_stop, f_ms = _freeze_gaps(shown.render_us, end_us)
     frozen_us = _covered_time(f_start, f_stop, stops) - _covered_time(f_start, f_stop, starts)
     frozen = frozen_us > 0
 
@@ -492,8 +499,9 @@ def _window_table(
         & ~frozen
         & (max_delay < float(profile.max_frame_delay_ms))
         & (fps >= float(profile.min_fps))
-        & (min_w >= int(profile.min_width))
-        & (min_h >= int(profile.min_height))
+        # The resolution floor is a pixel count (as ClinicalProfile defines it and the
+        # adaptation steers to it), so it does not depend on the aspect ratio.
+        & (min_px >= int(profile.min_width) * int(profile.min_height))
     )
 
     out["frames"] = count.astype(np.int64)
@@ -505,7 +513,7 @@ def _window_table(
     out["frozen"] = frozen
     out["frozen_s"] = frozen_us / 1e6
     out["usable"] = usable
-    return out
+    return out, shown, f_ms
 
 
 def _check_profile(profile: ProfileLike) -> None:
@@ -529,7 +537,7 @@ def timeseries(frames: FrameLog, intervals: IntervalLog, profile: ProfileLike) -
     if end_us == 0:
         rendered = frames.render_us[frames.render_us >= 0]
         end_us = int(rendered.max()) + 1 if rendered.size else 0
-    table = _window_table(frames, intervals, profile, end_us)
+    table, _, _ = _window_table(frames, intervals, profile, end_us)
     df: pd.DataFrame = pd.DataFrame({c: table[c] for c in TIMESERIES_COLUMNS})
     return df
 
@@ -549,7 +557,7 @@ def session_metrics(
     duration_s = check_float("duration_s", duration_s, min_value=0.0, max_value=1e9)
     _check_profile(profile)
     end_us = round(duration_s * 1e6)
-    table = _window_table(frames, intervals, profile, end_us)
+    table, shown, freeze_ms = _window_table(frames, intervals, profile, end_us)
 
     keep = intervals.t_us < end_us
     capacity_kbps = float(np.mean(intervals.capacity_bps[keep])) / 1e3 if keep.any() else 0.0
@@ -560,7 +568,6 @@ def session_metrics(
     sent_pk = float(intervals.packets_sent[keep].sum())
     lost_pk = float(intervals.packets_lost[keep].sum())
 
-    shown = _shown(frames, end_us)
     n_shown = shown.render_us.size
     if n_shown:
         delays_ms = (shown.render_us - shown.capture_us) / 1e3
@@ -572,7 +579,6 @@ def session_metrics(
         # long as the session itself.
         p50 = p95 = p99 = duration_s * 1e3
         height_mean = quality_mean = 0.0
-    _, _, freeze_ms = _freeze_gaps(shown.render_us, end_us)
     freeze_s = float(freeze_ms.sum()) / 1e3
     usable = table["usable"]
     usable_ratio = float(np.mean(usable)) if usable.size else 0.0
