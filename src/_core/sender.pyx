@@ -123,6 +123,11 @@ cdef class VideoSource:
         if bitrate_bps == self.requested_bps and self.req_count == 0:
             return
         self.requested_bps = bitrate_bps
+        if self.frames_encoded == 0 and self.frames_dropped == 0:
+            # Before the first frame the encoder is simply configured: no reaction lag.
+            self.encoder_bps = bitrate_bps
+            self.req_count = 0
+            return
         cdef int slot
         if self.req_count == RATE_QUEUE_CAP:
             # Full: the newest pending request is replaced (it has not taken effect yet).
@@ -192,7 +197,12 @@ cdef class VideoSource:
         self.enc_bucket_bits += bits - enc_frame_bits
         if self.enc_bucket_bits < -2.0 * enc_frame_bits:
             self.enc_bucket_bits = -2.0 * enc_frame_bits
-        self.drop_bucket_bits += bits - budget_bits
+        # A key frame counts at the size expected of one (libwebrtc's FrameDropper spreads
+        # key frames instead of dropping after them); only overshoot beyond that counts.
+        if key:
+            self.drop_bucket_bits += bits - self.keyframe_ratio * budget_bits
+        else:
+            self.drop_bucket_bits += bits - budget_bits
         if self.drop_bucket_bits < 0.0:
             self.drop_bucket_bits = 0.0
 
