@@ -238,3 +238,17 @@ def test_bundled_traces_replay() -> None:
 def test_recorded_lte_trace_replays(shared_traces: Path) -> None:
     res = replay(shared_traces / "mahimahi" / "Verizon-LTE-short.down", "consult", duration_s=30)
     assert res.metrics["goodput_kbps"] > 100
+
+
+def test_reverse_trace_carries_the_feedback() -> None:
+    fwd = mo.traces.constant(2000, 10)
+    slow_back = mo.traces.steps([(0, 2000)], duration_s=10, delay_ms=[300])
+    base = replay(fwd, "consult", one_way_delay_ms=50, seed=0)
+    res = replay(fwd, "consult", one_way_delay_ms=50, reverse_trace=slow_back, seed=0)
+    # forward 50 ms, back 300 ms from the reverse trace's own delay column
+    assert np.median(res.intervals.rtt_us[20:]) >= 345_000
+    assert np.median(base.intervals.rtt_us[20:]) < 200_000
+    assert res.metrics["goodput_kbps"] > 100
+    # a reverse link too thin for the reports loses them in its queue
+    thin = replay(fwd, "consult", reverse_trace=mo.traces.constant(8, 10), queue_ms=100)
+    assert thin.metrics["goodput_kbps"] < res.metrics["goodput_kbps"]

@@ -42,7 +42,7 @@ cdef struct RtxRecord:
 
 cdef struct Msg:
     int64_t gen_us          # when the receiver sent it, us
-    int64_t deliver_us      # when it reaches the sender, us
+    int64_t deliver_us      # when it reaches the sender, us; -1 lost, -2 not known yet
     int64_t a               # FEEDBACK: first transport seq; NACK: media seq
     int64_t b               # FEEDBACK: last transport seq
     int32_t kind            # MsgKind
@@ -56,6 +56,7 @@ cdef struct Arrival:
 cdef class ReplayLoop:
     # --- components ---
     cdef Link link                      # forward bottleneck
+    cdef Link rev_link                  # reverse path as a link (optional reverse trace), or None
     cdef GccEstimator est               # native estimator, or None
     cdef object py_est                  # Python estimator (on_feedback/target_bps), or None
     cdef AdaptationCore adapt           # encoder settings from the target
@@ -96,6 +97,7 @@ cdef class ReplayLoop:
     cdef RtxRecord* rtx                 # RTX_RING records
     cdef Msg* msgs                      # reverse-path messages in flight (ring, grows)
     cdef Py_ssize_t msg_cap, msg_head, msg_len
+    cdef int64_t msg_serial_head        # serial number of msgs[msg_head] (reverse-link tag)
     cdef Arrival* arr                   # settled deliveries not yet reached (ring, grows)
     cdef Py_ssize_t arr_cap, arr_head, arr_len
     cdef int64_t adv_tag[ADV_CAP]       # c_advance output buffers
@@ -124,7 +126,9 @@ cdef class ReplayLoop:
 
     cdef int _run(self) noexcept nogil
     cdef int64_t _rev_delay(self, int64_t t_us) noexcept nogil
-    cdef void _post(self, int32_t kind, int64_t gen_us, int64_t a, int64_t b) noexcept nogil
+    cdef void _post(self, int32_t kind, int64_t gen_us, int64_t a, int64_t b,
+                    int64_t size_bytes) noexcept nogil
+    cdef void _pull_rev(self, int64_t now_us) noexcept nogil
     cdef void _send(self, int64_t now_us, const PacketC* p, int32_t cluster) noexcept nogil
     cdef void _pull_link(self, int64_t now_us) noexcept nogil
     cdef void _arrive(self, int64_t tseq, int64_t at_us) noexcept nogil

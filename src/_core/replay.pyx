@@ -39,6 +39,12 @@ cdef double PAYLOAD_SHARE = <double>PKT_MAX_PAYLOAD_BYTES / <double>(
 cdef double PY_PACING_FACTOR = 2.5      # libwebrtc's default pacing factor
 cdef double PY_LOSS_GAIN = 0.3          # smoothing of the loss the Python path reports
 cdef int64_t MIN_RTX_INTERVAL_US = 5000
+# Reverse-path message sizes, used only when the reverse path is a Link: IPv4+UDP 28 B +
+# RTCP; transport feedback (draft-holmer-rmcat-transport-wide-cc-extensions) 20 B of
+# header plus about 2 B per reported packet; a generic NACK 16 B; a PLI 12 B.
+cdef int64_t FEEDBACK_BASE_BYTES = 48
+cdef int64_t NACK_BYTES = 44
+cdef int64_t PLI_BYTES = 40
 
 
 cdef class ReplayLoop:
@@ -90,7 +96,7 @@ cdef class ReplayLoop:
                  int64_t feedback_interval_us=50_000, double feedback_loss=0.0,
                  int64_t interval_us=100_000, int64_t audio_bps=32_000,
                  int64_t audio_interval_us=20_000, int32_t max_width=1280,
-                 int32_t max_height=720, dict source_options=None):
+                 int32_t max_height=720, dict source_options=None, Link reverse_link=None):
         if (estimator is None) == (py_estimator is None):
             raise ValueError("exactly one of estimator and py_estimator must be given")
         if duration_us <= 0:
@@ -102,6 +108,8 @@ cdef class ReplayLoop:
         if audio_bps < 0 or one_way_delay_us < 0 or start_bps <= 0:
             raise ValueError("audio_bps and one_way_delay_us must be >= 0, start_bps > 0")
         self.link = link
+        self.rev_link = reverse_link
+        self.msg_serial_head = 0
         self.est = estimator
         self.py_est = py_estimator
         self.adapt = adaptation
@@ -216,7 +224,8 @@ cdef class ReplayLoop:
         cdef int64_t d = self.rev_const_us + self.rev_delay_us[i]
         return d if d > 0 else 0
 
-    cdef void _post(self, int32_t kind, int64_t gen_us, int64_t a, int64_t b) noexcept nogil:
+    cdef void _post(self, int32_t kind, int64_t gen_us, int64_t a, int64_t b,
+                    int64_t size_bytes) noexcept nogil:
         cdef Msg* grown
         cdef Py_ssize_t first
         if self.msg_len == self.msg_cap:
@@ -231,10 +240,18 @@ cdef class ReplayLoop:
             self.msgs = grown
             self.msg_head = 0
             self.msg_cap *= 2
-        cdef int64_t d = gen_us + self._rev_delay(gen_us)
-        if d < self.last_deliver_us:
-            d = self.last_deliver_us          # the reverse path does not reorder
-        self.last_deliver_us = d
+        cdef int64_t d
+        cdef int64_t serial = self.msg_serial_head + self.msg_len
+        if self.rev_link is not None:
+            # The reverse path is a link of its own: its queue and trace decide.
+            d = -2
+            if self.rev_link.c_enqueue(gen_us, size_bytes, serial) != 0:
+                d = -1
+        else:
+            d = gen_us + self._rev_delay(gen_us)
+            if d < self.last_deliver_us:
+                d = self.last_deliver_us          # the reverse path does not reorder
+            self.last_deliver_us = d
         cdef Msg* m = &self.msgs[(self.msg_head + self.msg_len) % self.msg_cap]
         m.gen_us = gen_us
         m.deliver_us = d
@@ -242,6 +259,18 @@ cdef class ReplayLoop:
         m.b = b
         m.kind = kind
         self.msg_len += 1
+
+    cdef void _pull_rev(self, int64_t now_us) noexcept nogil:
+        cdef Py_ssize_t n, i
+        cdef int64_t idx
+        while True:
+            n = self.rev_link.c_advance(now_us, self.adv_tag, self.adv_arr, ADV_CAP)
+            for i in range(n):
+                idx = self.adv_tag[i] - self.msg_serial_head
+                if 0 <= idx < self.msg_len:
+                    self.msgs[(self.msg_head + idx) % self.msg_cap].deliver_us = self.adv_arr[i]
+            if n < ADV_CAP:
+                break
 
     cdef void _send(self, int64_t now_us, const PacketC* p, int32_t cluster) noexcept nogil:
         cdef int64_t s = self.tseq
@@ -338,13 +367,13 @@ cdef class ReplayLoop:
             lost = self.feedback_loss > 0.0 and rng_uniform(&self.rng) < self.feedback_loss
             if not lost:
                 for i in range(self.rx.n_nack_out):
-                    self._post(MSG_NACK, now_us, self.rx.nack_out[i], 0)
+                    self._post(MSG_NACK, now_us, self.rx.nack_out[i], 0, NACK_BYTES)
             self.rx.n_nack_out = 0
         if self.rx.pli_out:
             self.rx.pli_out = False
             lost = self.feedback_loss > 0.0 and rng_uniform(&self.rng) < self.feedback_loss
             if not lost:
-                self._post(MSG_PLI, now_us, 0, 0)
+                self._post(MSG_PLI, now_us, 0, 0, PLI_BYTES)
         if self.t_rx < 0 and (self.rx.n_nack > 0 or self.rx.blocked_since_us >= 0
                               or self.rx.need_keyframe):
             self.t_rx = now_us + 1
@@ -594,7 +623,8 @@ cdef class ReplayLoop:
                 t = t_proc
             if self.t_rx >= 0 and self.t_rx < t:
                 t = self.t_rx
-            if self.msg_len > 0 and self.msgs[self.msg_head].deliver_us < t:
+            if (self.msg_len > 0 and self.msgs[self.msg_head].deliver_us >= 0
+                    and self.msgs[self.msg_head].deliver_us < t):
                 t = self.msgs[self.msg_head].deliver_us
             if t_iv < t:
                 t = t_iv
@@ -603,10 +633,17 @@ cdef class ReplayLoop:
             if t > now:
                 now = t
             self._pull_link(now)
-            while self.msg_len > 0 and self.msgs[self.msg_head].deliver_us <= now:
+            if self.rev_link is not None:
+                self._pull_rev(now)
+            while self.msg_len > 0 and self.msgs[self.msg_head].deliver_us != -2:
                 m = self.msgs[self.msg_head]
+                if m.deliver_us > now:
+                    break
                 self.msg_head = (self.msg_head + 1) % self.msg_cap
                 self.msg_len -= 1
+                self.msg_serial_head += 1
+                if m.deliver_us == -1:
+                    continue        # lost on the reverse link
                 if self._deliver(&m, now) != 0:
                     return -1
             if t_proc <= now:
@@ -644,7 +681,9 @@ cdef class ReplayLoop:
                     if lost:
                         self.feedback_lost += 1
                     else:
-                        self._post(MSG_FEEDBACK, now, self.fb_next, self.rx_highest)
+                        self._post(MSG_FEEDBACK, now, self.fb_next, self.rx_highest,
+                                   FEEDBACK_BASE_BYTES
+                                   + 2 * (self.rx_highest - self.fb_next + 1))
                         self.feedback_sent += 1
                     self.fb_next = self.rx_highest + 1
                 t_fb += self.feedback_interval_us

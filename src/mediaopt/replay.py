@@ -113,6 +113,7 @@ def replay(
     estimator: Any = None,
     feedback_interval_ms: float = 50,
     feedback_loss: float = 0.0,
+    reverse_trace: Trace | str | os.PathLike[str] | None = None,
     max_width: int = 1280,
     max_height: int = 720,
     max_fps: float = 30.0,
@@ -125,7 +126,9 @@ def replay(
     name, a TOML path or a :class:`mediaopt.policies.Policy`. The forward link has
     ``one_way_delay_ms`` of delay, a droptail queue of ``queue_ms`` (``None``: unlimited)
     and random ``loss`` (a probability or a loss model); a trace's own delay or loss
-    column replaces the keyword. Feedback travels back with the same one-way delay and
+    column replaces the keyword. Feedback travels back with the same one-way delay (the
+    trace's delay column when it has one), or through a link of its own when
+    ``reverse_trace`` is given (same delay keyword and queue; its own columns apply), and
     each message is lost with probability ``feedback_loss``. ``duration_s`` defaults to
     the trace's length (the trace loops when shorter). ``start_bps``/``min_bps``/
     ``max_bps`` override the policy's. ``estimator`` (default: the policy's
@@ -188,6 +191,16 @@ def replay(
     else:
         rev_const_us = round(owd_ms * 1000.0)
 
+    rev_link: Link | None = None
+    if reverse_trace is not None:
+        rtr = _resolve_trace(reverse_trace)
+        rev_delay_ms = 0.0 if rtr.delay_ms is not None else owd_ms
+        rev_seed = seed_i ^ 0x5EED_BAC4
+        if queue_ms is None:
+            rev_link = Link(rtr, one_way_delay_ms=rev_delay_ms, queue="infinite", seed=rev_seed)
+        else:
+            rev_link = Link(rtr, one_way_delay_ms=rev_delay_ms, queue_ms=queue_ms, seed=rev_seed)
+
     native: GccEstimator | None = None
     py_est: Any = None
     if estimator is None:
@@ -219,6 +232,7 @@ def replay(
         audio_bps=round(audio * 1000.0),
         max_width=max_width,
         max_height=max_height,
+        reverse_link=rev_link,
         **rev,
     )
     loop.run()
