@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mediaopt as mo
 from mediaopt.metrics import FrameLog, IntervalLog
@@ -252,3 +254,48 @@ def test_reverse_trace_carries_the_feedback() -> None:
     # a reverse link too thin for the reports loses them in its queue
     thin = replay(fwd, "consult", reverse_trace=mo.traces.constant(8, 10), queue_ms=100)
     assert thin.metrics["goodput_kbps"] < res.metrics["goodput_kbps"]
+
+
+@settings(max_examples=30)
+@given(
+    caps=st.lists(st.floats(0, 5000), min_size=1, max_size=4),
+    delay_ms=st.floats(0, 400),
+    loss=st.floats(0, 1),
+    fb_loss=st.floats(0, 0.9),
+    duration_s=st.floats(0.05, 8),
+    audio=st.sampled_from([0.0, 32.0]),
+    policy=st.sampled_from(["gcc", "consult", "surgical", "followup"]),
+    seed=st.integers(0, 2**32),
+)
+def test_any_network_gives_a_consistent_session(
+    caps: list[float],
+    delay_ms: float,
+    loss: float,
+    fb_loss: float,
+    duration_s: float,
+    audio: float,
+    policy: str,
+    seed: int,
+) -> None:
+    if max(caps) < 50:
+        caps = [*caps[:-1], 100.0]  # a trace needs some capacity somewhere
+    tr = mo.traces.steps([(2.0 * i, c) for i, c in enumerate(caps)], duration_s=2.0 * len(caps))
+    res = replay(
+        tr,
+        policy,
+        one_way_delay_ms=delay_ms,
+        loss=loss,
+        feedback_loss=fb_loss,
+        duration_s=duration_s,
+        audio_kbps=audio,
+        seed=seed,
+    )
+    iv, f = res.intervals, res.frames
+    assert len(iv.t_us) == -(-round(duration_s * 1e6) // 100_000)
+    assert iv.goodput_bytes.sum() <= iv.sent_bytes.sum()
+    assert (iv.packets_lost <= iv.packets_sent + 10_000).all()
+    assert (iv.target_bps > 0).all()
+    shown = f.render_us >= 0
+    assert (f.render_us[shown] >= f.capture_us[shown]).all()
+    assert (f.capture_us < round(duration_s * 1e6)).all()
+    assert all(np.isfinite(v) or np.isnan(v) for v in res.metrics.values())
