@@ -79,6 +79,7 @@ def stream() -> dict[str, np.ndarray]:
     return make_stream(100_000 if smoke() else 1_000_000)
 
 
+@pytest.mark.hot_path
 def test_gcc_estimator_vs_aiortc(benchmark, stream):
     n_packets = int(stream["send_us"].size)
     targets = benchmark.pedantic(run_gcc, args=(stream,), rounds=3, iterations=1)
