@@ -87,3 +87,15 @@ def test_bad_input():
         abe.incoming_packet_feedback([0, 1], [0], [1, 1])
     with pytest.raises(ValueError, match="size_bytes"):
         abe.incoming_packet_feedback([0], [0], [-1])
+
+
+def test_empty_windows_never_give_nan():
+    # A first window of zero-byte packets gives an estimate of exactly 0; the next sample
+    # would divide by zero in libwebrtc. Here the estimate stays finite and follows.
+    be = BitrateEstimator()
+    for i in range(100):
+        be.update(i * 10_000, 0)
+    assert be.bitrate_bps == 0
+    for i in range(100, 300):
+        be.update(i * 10_000, 1200)
+    assert be.bitrate_bps == 960_000

@@ -171,6 +171,8 @@ cdef int64_t aimd_expected_period_us(AimdState* s) noexcept nogil:
     cdef int64_t period_us
     if not s.has_last_decrease:
         return s.default_period_us
+    if inc <= 0.0:
+        return s.max_period_us          # no increase configured: never recovers
     period_s = s.last_decrease_bps / inc
     if period_s > 1e6:
         period_s = 1e6
