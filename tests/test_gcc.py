@@ -164,6 +164,30 @@ def test_probe_result_lifts_the_estimate_at_once():
     assert est.target_bps == pytest.approx(1_800_000, rel=0.02)
 
 
+def test_successful_probe_asks_for_a_further_probe():
+    est = GccEstimator(start_bps=300_000, max_bps=10_000_000)
+    cluster = est.pop_probes(0)[1]
+    n = 8
+    send = np.arange(n) * (PKT * 8 * 1_000_000 // cluster["bitrate_bps"])
+    est.on_feedback(send, send + 40_000, np.full(n, PKT), 100_000, probe_cluster_id=np.full(n, 2))
+    # The result reached 0.7 x the last probe: probe again at twice the estimate.
+    assert [p["bitrate_bps"] for p in est.pop_probes(100_000)] == [2 * est.target_bps]
+
+
+def test_sending_far_below_the_target_is_application_limited():
+    est = GccEstimator(start_bps=1_000_000)
+    est.pop_probes(0)
+    send = np.arange(40, dtype=np.int64) * 10_000
+    est.on_feedback(send, send + 30_000, np.full(40, PKT), 500_000)
+    assert est.target_bps != 1_000_000  # a new target sizes the ALR budget
+    for i in range(200):  # 100 bytes every 10 ms: far under 65 % of the target
+        est.on_packet_sent(500_000 + i * 10_000, 100)
+    assert est.in_alr
+    for i in range(200):
+        est.on_packet_sent(2_500_000 + i * 1_000, PKT)
+    assert not est.in_alr
+
+
 def test_heavy_random_loss_lowers_the_target():
     est, trace = simulate(lambda t: 20_000_000, 12, loss=0.25, seed=3)
     assert 0.15 < est.loss_ratio < 0.35
