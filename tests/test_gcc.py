@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import itertools
 import math
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from mediaopt._core import gcc as gcc_module
 
 import mediaopt
 from mediaopt.bwe import BandwidthUsage, GccConfig, GccEstimator
@@ -108,7 +110,8 @@ def _at(trace, t_s: float) -> int:
 
 def test_is_the_compiled_class_and_exported():
     assert mediaopt.GccEstimator is GccEstimator
-    assert type(GccEstimator).__name__ == "type"
+    assert GccEstimator.__module__ == "mediaopt._core.gcc"
+    assert gcc_module.__file__.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
     est = GccEstimator()
     assert (est.start_bps, est.min_bps, est.max_bps) == (300_000, 30_000, 30_000_000)
     assert est.target_bps == 300_000
