@@ -2,7 +2,7 @@
 
 import pytest
 
-from mediaopt.bwe import ProbeBitrateEstimator, ProbeController
+from mediaopt.bwe import GccConfig, ProbeBitrateEstimator, ProbeController
 
 REF_US = 1_000_000_000  # libwebrtc's tests offset every time by 1000 s
 TARGET_UTILIZATION = 0.95
@@ -140,74 +140,118 @@ def test_fetch_and_reset_last_estimate():
 # ---- ProbeController (probe_controller_unittest scenarios) ----
 
 MIN_BPS, START_BPS, MAX_BPS = 100, 300, 10_000
+T0 = 100_000_000  # libwebrtc's SimulatedClock starts at 100 s
+EXP_PROBING_TIMEOUT = 5_000_000
+ALR_PROBE_INTERVAL = 5_000_000
+ALR_ENDED_TIMEOUT = 3_000_000
+BITRATE_DROP_TIMEOUT = 5_000_000
+
+
+def started(config=None) -> ProbeController:
+    pc = ProbeController(config=config)
+    pc.set_bitrates(MIN_BPS, START_BPS, MAX_BPS, T0)
+    return pc
+
+
+def rates(pc: ProbeController) -> list[int]:
+    return [p["bitrate_bps"] for p in pc.pop_probes()]
 
 
 def test_initiates_probing_at_start():
-    pc = ProbeController()
-    pc.set_bitrates(MIN_BPS, START_BPS, MAX_BPS, 0)
+    pc = started()
     probes = pc.pop_probes()
-    assert [p["bitrate_bps"] for p in probes] == [3 * START_BPS, 6 * START_BPS]
-    assert all(p["min_probes"] == 5 for p in probes)
+    assert len(probes) >= 2
+    assert probes[0]["min_probes"] == 5  # 5 probes over 15 ms by default
 
 
-def test_probe_only_when_network_is_up_is_the_default():
-    pc = ProbeController()
-    pc.set_bitrates(MIN_BPS, START_BPS, MAX_BPS, 0)
-    assert len(pc.pop_probes()) >= 2
+def test_can_configure_initial_probe_rate_factor():
+    pc = started(GccConfig(first_exponential_probe_scale=2, second_exponential_probe_scale=3))
+    assert rates(pc) == [START_BPS * 2, START_BPS * 3]
 
 
-def test_further_probe_when_estimate_reaches_70_percent():
-    pc = ProbeController()
-    pc.set_bitrates(MIN_BPS, START_BPS, 100 * MAX_BPS, 0)
+def test_second_initial_probe_disabled_when_its_factor_is_zero():
+    pc = started(GccConfig(first_exponential_probe_scale=2, second_exponential_probe_scale=0))
+    assert rates(pc) == [START_BPS * 2]
+
+
+def test_exponential_probing():
+    pc = started()
     pc.pop_probes()
-    # Under 0.7 x the last probe (1800): no further probe.
-    pc.set_estimated_bitrate(1000, 10_000)
-    assert pc.pop_probes() == []
-    pc.set_estimated_bitrate(1800, 20_000)
-    assert [p["bitrate_bps"] for p in pc.pop_probes()] == [2 * 1800]
+    # A further probe only once the estimate climbs above 0.7 * 6 * start = 1260.
+    pc.set_estimated_bitrate(1000, T0)
+    assert rates(pc) == []
+    pc.set_estimated_bitrate(1800, T0)
+    assert rates(pc) == [2 * 1800]
 
 
-def test_no_further_probe_after_timeout():
-    pc = ProbeController()
-    pc.set_bitrates(MIN_BPS, START_BPS, 100 * MAX_BPS, 0)
+def test_exponential_probing_timeout():
+    pc = started()
     pc.pop_probes()
-    pc.process(1_000_001 + 1)  # the probing result never came back within 1 s
-    pc.set_estimated_bitrate(1800, 1_100_000)
-    assert pc.pop_probes() == []
+    pc.process(T0 + EXP_PROBING_TIMEOUT)
+    pc.set_estimated_bitrate(1800, T0 + EXP_PROBING_TIMEOUT)
+    assert rates(pc) == []
+
+
+def _dropped_estimate(pc: ProbeController, alr_start):
+    pc.pop_probes()
+    pc.set_estimated_bitrate(500, T0)
+    pc.set_alr_start_time(alr_start)
+    now = T0 + ALR_PROBE_INTERVAL + 1_000
+    pc.process(now)
+    pc.set_estimated_bitrate(250, now)
+    return now
+
+
+def test_request_probe_in_alr():
+    pc = started()
+    now = _dropped_estimate(pc, T0)
+    pc.request_probe(now)
+    assert rates(pc) == [int(0.85 * 500)]
+
+
+def test_request_probe_when_alr_ended_recently():
+    pc = started()
+    now = _dropped_estimate(pc, None)
+    pc.set_alr_ended_time(now)
+    pc.request_probe(now + ALR_ENDED_TIMEOUT - 1_000)
+    assert rates(pc) == [int(0.85 * 500)]
+
+
+def test_no_request_probe_when_alr_did_not_end_recently():
+    pc = started()
+    now = _dropped_estimate(pc, None)
+    pc.set_alr_ended_time(now)
+    pc.request_probe(now + ALR_ENDED_TIMEOUT + 1_000)
+    assert rates(pc) == []
+
+
+def test_no_request_probe_when_the_drop_is_not_recent():
+    pc = started()
+    now = _dropped_estimate(pc, T0)
+    pc.request_probe(now + BITRATE_DROP_TIMEOUT + 1_000)
+    assert rates(pc) == []
+
+
+def test_periodic_probing():
+    pc = ProbeController()
+    pc.enable_periodic_alr_probing(True)
+    pc.set_bitrates(MIN_BPS, START_BPS, MAX_BPS, T0)
+    assert len(pc.pop_probes()) == 2
+    pc.set_estimated_bitrate(500, T0)
+    pc.set_alr_start_time(T0)
+    pc.process(T0 + 5_000_000)  # 5 s after ALR started: probe at 2x the estimate
+    assert rates(pc) == [1000]
+    pc.set_estimated_bitrate(500, T0 + 5_000_000)
+    pc.process(T0 + 9_000_000)  # the next one is due 5 s after the last probe
+    assert rates(pc) == []
+    pc.process(T0 + 10_000_000)
+    assert rates(pc) == [1000]
 
 
 def test_probes_are_capped_at_the_max_bitrate():
     pc = ProbeController()
-    pc.set_bitrates(MIN_BPS, START_BPS, 1000, 0)
-    assert [p["bitrate_bps"] for p in pc.pop_probes()] == [900, 1000]
-
-
-def test_periodic_alr_probing():
-    pc = ProbeController()
-    pc.enable_periodic_alr_probing(True)
-    pc.set_bitrates(MIN_BPS, START_BPS, MAX_BPS, 0)
-    pc.pop_probes()
-    pc.set_estimated_bitrate(500, 10_000)
-    pc.process(1_100_000)  # initial probing times out
-    pc.set_alr_start_time(1_200_000)
-    pc.process(6_100_000)
-    assert pc.pop_probes() == []
-    pc.process(6_200_000)  # 5 s after ALR started
-    assert [p["bitrate_bps"] for p in pc.pop_probes()] == [1000]
-
-
-def test_recovery_probe_after_large_drop_in_alr():
-    pc = ProbeController()
-    pc.set_bitrates(MIN_BPS, START_BPS, MAX_BPS, 0)
-    pc.pop_probes()
-    pc.set_estimated_bitrate(5000, 100_000)
-    # 5000 > 0.7 x 1800: one further probe at 2 x 5000, capped at the max (and final).
-    assert [p["bitrate_bps"] for p in pc.pop_probes()] == [MAX_BPS]
-    pc.process(1_200_000)
-    pc.set_alr_start_time(1_200_000)
-    pc.set_estimated_bitrate(1000, 5_200_000)  # a drop below 66 %
-    pc.request_probe(5_300_000)
-    assert [p["bitrate_bps"] for p in pc.pop_probes()] == [int(0.85 * 5000)]
+    pc.set_bitrates(MIN_BPS, START_BPS, 1000, T0)
+    assert rates(pc) == [900, 1000]
 
 
 def test_bad_arguments():
