@@ -349,8 +349,10 @@ cdef class GccEstimator:
                 ad = 0
                 zd = 0
                 calc = ia_compute(&st.ia, snd[idx], arr[idx], now_us, siz[idx], &sd, &ad, &zd)
-                tl_update(&st.tl, ad * _US_TO_MS, sd * _US_TO_MS, us_to_ms(snd[idx]),
-                          us_to_ms(arr[idx]), siz[idx], calc)
+                if calc:
+                    # TrendlineEstimator::Update does nothing more without new deltas.
+                    tl_update(&st.tl, ad * _US_TO_MS, sd * _US_TO_MS, us_to_ms(snd[idx]),
+                              us_to_ms(arr[idx]), siz[idx], True)
                 if prev_state == BW_UNDERUSING and st.tl.hypothesis == BW_NORMAL:
                     recovered = True
                 prev_state = st.tl.hypothesis
