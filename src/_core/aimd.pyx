@@ -37,7 +37,7 @@ cdef int64_t lc_lower_bps(LinkCapacityState* s) noexcept nogil:
 
 
 cdef void lc_update(LinkCapacityState* s, int64_t sample_bps, double alpha) noexcept nogil:
-    cdef double sample_kbps = sample_bps / 1000.0
+    cdef double sample_kbps = sample_bps * (1.0 / 1000.0)  # DataRate::kbps<double>()
     cdef double norm, err
     if not s.has_estimate:
         s.estimate_kbps = sample_kbps
@@ -171,6 +171,8 @@ cdef int64_t aimd_expected_period_us(AimdState* s) noexcept nogil:
     cdef int64_t period_us
     if not s.has_last_decrease:
         return s.default_period_us
+    if inc <= 0.0:
+        return s.max_period_us          # no increase configured: never recovers
     period_s = s.last_decrease_bps / inc
     if period_s > 1e6:
         period_s = 1e6
@@ -187,14 +189,14 @@ cdef inline int64_t _multiplicative_increase(AimdState* s, int64_t now_us) noexc
     cdef double dt_s
     cdef int64_t inc
     if s.last_change_us != MO_MINUS_INF:
-        dt_s = (now_us - s.last_change_us) / 1e6
+        dt_s = (now_us - s.last_change_us) * (1.0 / 1e6)
         alpha = pow(alpha, dt_s if dt_s < 1.0 else 1.0)
     inc = rate_times(s.current_bps, alpha - 1.0)
     return inc if inc > s.min_mult_increase_bps else s.min_mult_increase_bps
 
 
 cdef inline int64_t _additive_increase(AimdState* s, int64_t now_us) noexcept nogil:
-    cdef double dt_s = (now_us - s.last_change_us) / 1e6
+    cdef double dt_s = (now_us - s.last_change_us) * (1.0 / 1e6)
     return <int64_t>(aimd_near_max_increase(s) * dt_s)
 
 

@@ -67,6 +67,11 @@ cdef void be_update(BitrateEstimatorState* s, int64_t at_ms, int64_t size_bytes,
     # A sample far from the estimate is trusted less; the estimate's own variance grows
     # with every update so that the rate can move.
     cap = sample if sample < s.symmetry_cap_kbps else s.symmetry_cap_kbps
+    if s.estimate_kbps + cap <= 0.0:
+        # An estimate of exactly zero (windows of empty packets) would divide by zero
+        # (NaN in libwebrtc): take the sample as it is instead.
+        s.estimate_kbps = sample
+        return
     unc = scale * fabsf(s.estimate_kbps - sample) / (s.estimate_kbps + cap)
     sample_var = unc * unc
     pred_var = s.estimate_var + <float>5.0
@@ -78,8 +83,10 @@ cdef void be_update(BitrateEstimatorState* s, int64_t at_ms, int64_t size_bytes,
 
 
 cdef int64_t be_bitrate_bps(BitrateEstimatorState* s) noexcept nogil:
-    if s.estimate_kbps < 0.0:
+    if not (s.estimate_kbps >= 0.0):   # also false for NaN
         return -1
+    if s.estimate_kbps > 1e12:
+        return <int64_t>1e15
     return <int64_t>(<double>s.estimate_kbps * 1000.0)
 
 

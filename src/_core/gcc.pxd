@@ -66,6 +66,7 @@ cdef class GccEstimator:
     cdef GccState snap                  # state before the pending feedback time
     cdef bint merge_open                # the next report at merge_now_us merges
     cdef int64_t merge_now_us           # feedback time of the pending logical report, us
+    cdef bint no_merge_next             # batch path: the next report has a later time
     # Packets of the logical report being processed (grown with realloc, never per packet).
     cdef Py_ssize_t buf_len             # packets in the buffers
     cdef Py_ssize_t buf_cap             # capacity of the buffers, packets

@@ -38,6 +38,9 @@ cdef int64_t _LOSS_UPDATE_INTERVAL_US = 1_000_000
 
 _STATE_NAMES = ("normal", "underusing", "overusing")
 
+# TimeDelta::ms<double>() multiplies by the reciprocal (it does not divide): same bits.
+cdef double _US_TO_MS = 1.0 / 1000.0
+
 
 cdef inline bint _arrives_before(const int64_t* arr, const int64_t* snd, Py_ssize_t a,
                                  Py_ssize_t b) noexcept nogil:
@@ -47,6 +50,17 @@ cdef inline bint _arrives_before(const int64_t* arr, const int64_t* snd, Py_ssiz
     if snd[a] != snd[b]:
         return snd[a] < snd[b]
     return a < b
+
+
+cdef inline void _track_rtt(int64_t send_us, int64_t arrival_us, int64_t* max_recv,
+                            int64_t* min_send, int64_t* min_owd) noexcept nogil:
+    cdef int64_t owd = arrival_us - send_us
+    if arrival_us > max_recv[0]:
+        max_recv[0] = arrival_us
+    if send_us < min_send[0]:
+        min_send[0] = send_us
+    if owd < min_owd[0]:
+        min_owd[0] = owd
 
 
 @cython.final
@@ -73,6 +87,7 @@ cdef class GccEstimator:
         self.buf_probe = NULL
         self.buf_order = NULL
         self.merge_open = False
+        self.no_merge_next = False
 
     def __dealloc__(self):
         free(self.buf_send)
@@ -87,8 +102,8 @@ cdef class GccEstimator:
         cfg = GccConfig() if config is None else config
         if not isinstance(cfg, GccConfig):
             raise ValueError(f"config: expected a GccConfig, got {type(cfg).__name__}")
-        if cfg.trendline_window_size > 128:
-            raise ValueError("config.trendline_window_size: at most 128 is supported")
+        if cfg.trendline_window_size > 64:
+            raise ValueError("config.trendline_window_size: at most 64 is supported")
         start = check_int("start_bps", start_bps, min_value=1, max_value=10**12)
         lo = check_int("min_bps", min_bps, min_value=0, max_value=10**12)
         hi = check_int("max_bps", max_bps, min_value=1, max_value=10**12)
@@ -107,6 +122,7 @@ cdef class GccEstimator:
         self.stream_timeout_us = cfg.stream_timeout_us
         self.next_tick_us = MO_NONE
         self.merge_open = False
+        self.no_merge_next = False
         self.buf_len = 0
         st = &self.st
         ia_init(&st.ia, cfg.send_time_group_length_us, cfg.burst_delta_threshold_us,
@@ -221,7 +237,8 @@ cdef class GccEstimator:
         cdef Py_ssize_t* order = self.buf_order
         cdef int64_t prev_highest = st.highest_send_us, new_highest = st.highest_send_us
         cdef int64_t n_feedback = 0, n_lost = 0, slot
-        cdef int64_t max_recv, fb_rtt, prop, max_fb_rtt, min_prop, total_ms
+        cdef int64_t max_recv = INT64_MIN, min_send = MO_NONE, min_owd = MO_NONE
+        cdef int64_t max_fb_rtt, min_prop, total_ms
         cdef int64_t sd, ad, zd, acked, probe_bps, target = 0, mean_rtt_ms
         cdef int32_t min_probes, prev_state
         cdef int64_t min_bytes
@@ -243,6 +260,7 @@ cdef class GccEstimator:
                 else:
                     order[k] = i
                     k += 1
+                    _track_rtt(snd[i], arr[i], &max_recv, &min_send, &min_owd)
             else:
                 slot = -1
                 for j in range(GCC_LOST_RING):
@@ -259,6 +277,7 @@ cdef class GccEstimator:
                     st.lost_size[slot] = -1
                     order[k] = i
                     k += 1
+                    _track_rtt(snd[i], arr[i], &max_recv, &min_send, &min_owd)
         st.highest_send_us = new_highest
         if n_feedback == 0:
             return
@@ -274,17 +293,10 @@ cdef class GccEstimator:
             order[j] = idx
         # 3. RTT from the feedback itself (packet-feedback-only mode).
         if k > 0:
-            max_recv = arr[order[k - 1]]
-            max_fb_rtt = INT64_MIN
-            min_prop = MO_NONE
-            for i in range(k):
-                idx = order[i]
-                fb_rtt = now_us - snd[idx]
-                prop = fb_rtt - (max_recv - arr[idx])
-                if fb_rtt > max_fb_rtt:
-                    max_fb_rtt = fb_rtt
-                if prop < min_prop:
-                    min_prop = prop
+            # Per packet, libwebrtc takes feedback RTT = now - send and propagation RTT =
+            # now - send - (latest arrival - arrival); their max and min are:
+            max_fb_rtt = now_us - min_send
+            min_prop = now_us - max_recv + min_owd
             if st.rtt_len == GCC_RTT_WINDOW:
                 st.rtt_start = (st.rtt_start + 1) % GCC_RTT_WINDOW
                 st.rtt_len -= 1
@@ -337,8 +349,10 @@ cdef class GccEstimator:
                 ad = 0
                 zd = 0
                 calc = ia_compute(&st.ia, snd[idx], arr[idx], now_us, siz[idx], &sd, &ad, &zd)
-                tl_update(&st.tl, ad / 1000.0, sd / 1000.0, us_to_ms(snd[idx]),
-                          us_to_ms(arr[idx]), siz[idx], calc)
+                if calc:
+                    # TrendlineEstimator::Update does nothing more without new deltas.
+                    tl_update(&st.tl, ad * _US_TO_MS, sd * _US_TO_MS, us_to_ms(snd[idx]),
+                              us_to_ms(arr[idx]), siz[idx], True)
                 if prev_state == BW_UNDERUSING and st.tl.hypothesis == BW_NORMAL:
                     recovered = True
                 prev_state = st.tl.hypothesis
@@ -395,6 +409,10 @@ cdef class GccEstimator:
             # Same feedback time as the previous report: redo it as one merged report.
             self.st = self.snap
             base = self.buf_len
+        elif self.no_merge_next:
+            # The caller knows the next report has a later time: no snapshot needed.
+            self.merge_open = False
+            base = 0
         else:
             self.snap = self.st
             self.merge_open = True
@@ -592,9 +610,12 @@ cdef class GccEstimator:
                     while self.next_tick_us <= now:
                         self.c_process(self.next_tick_us)
                         self.next_tick_us += self.process_interval_us
+                # Only a report followed by one at the same time can merge with it.
+                self.no_merge_next = r + 1 < nr and rnv[r + 1] != now
                 ov[r] = self.c_on_feedback(&sv[pos], &av[pos], &zv[pos],
                                            pp + pos if pp != NULL else NULL,
                                            rsv[r], now)
+                self.no_merge_next = False
                 pos += rsv[r]
         return out
 

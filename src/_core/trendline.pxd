@@ -4,7 +4,7 @@ from libc.stdint cimport int32_t, int64_t
 
 # Largest regression window the fixed-size history holds (libwebrtc's default is 20).
 cdef enum:
-    TRENDLINE_MAX_WINDOW = 128
+    TRENDLINE_MAX_WINDOW = 64
 
 # Detector states, numbered as libwebrtc's BandwidthUsage.
 cdef enum:
@@ -33,8 +33,10 @@ cdef struct TrendlineState:
     int64_t first_arrival_ms       # arrival of the first sample, ms (-1: none)
     double accumulated_delay_ms    # sum of delay deltas, ms
     double smoothed_delay_ms       # exponentially smoothed accumulated delay, ms
-    double hist_x[TRENDLINE_MAX_WINDOW]  # ring: arrival since first sample, ms
-    double hist_y[TRENDLINE_MAX_WINDOW]  # ring: smoothed delay, ms
+    # Ring of the window, written twice (at i and i + TRENDLINE_MAX_WINDOW) so that the
+    # window is always contiguous at [hist_start, hist_start + hist_len).
+    double hist_x[2 * TRENDLINE_MAX_WINDOW]  # arrival since the first sample, ms
+    double hist_y[2 * TRENDLINE_MAX_WINDOW]  # smoothed delay, ms
     int32_t hist_start             # ring index of the oldest point
     int32_t hist_len               # points in the ring
     double threshold_ms            # adaptive threshold, ms

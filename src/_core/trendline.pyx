@@ -51,19 +51,22 @@ cdef void tl_reset(TrendlineState* s) noexcept nogil:
 cdef inline bint _linear_fit_slope(TrendlineState* s, double* slope) noexcept nogil:
     # Least-squares slope through the window, in the same two passes as libwebrtc so
     # that the floating-point result matches.
-    cdef int32_t i, j
+    cdef int32_t i
     cdef int32_t n = s.hist_len
-    cdef double sum_x = 0.0, sum_y = 0.0, x_avg, y_avg, num = 0.0, den = 0.0, dx
+    cdef const double* x = &s.hist_x[s.hist_start]
+    cdef const double* y = &s.hist_y[s.hist_start]
+    cdef double sum_y = 0.0, x_avg, y_avg, num = 0.0, den = 0.0, dx
+    cdef int64_t sum_x = 0
+    # The x values are whole milliseconds, so an integer sum equals libwebrtc's double
+    # sum bit for bit (every partial sum is exact) and leaves one FP chain instead of two.
     for i in range(n):
-        j = (s.hist_start + i) % TRENDLINE_MAX_WINDOW
-        sum_x += s.hist_x[j]
-        sum_y += s.hist_y[j]
-    x_avg = sum_x / n
+        sum_x += <int64_t>x[i]
+        sum_y += y[i]
+    x_avg = <double>sum_x / n
     y_avg = sum_y / n
     for i in range(n):
-        j = (s.hist_start + i) % TRENDLINE_MAX_WINDOW
-        dx = s.hist_x[j] - x_avg
-        num += dx * (s.hist_y[j] - y_avg)
+        dx = x[i] - x_avg
+        num += dx * (y[i] - y_avg)
         den += dx * dx
     if den == 0.0:
         return False
@@ -147,6 +150,8 @@ cdef void tl_update(TrendlineState* s, double recv_delta_ms, double send_delta_m
     j = (s.hist_start + s.hist_len) % TRENDLINE_MAX_WINDOW
     s.hist_x[j] = <double>(arrival_time_ms - s.first_arrival_ms)
     s.hist_y[j] = s.smoothed_delay_ms
+    s.hist_x[j + TRENDLINE_MAX_WINDOW] = s.hist_x[j]
+    s.hist_y[j + TRENDLINE_MAX_WINDOW] = s.hist_y[j]
     s.hist_len += 1
     if s.hist_len > s.window_size:
         s.hist_start = (s.hist_start + 1) % TRENDLINE_MAX_WINDOW
@@ -192,8 +197,8 @@ cdef class TrendlineEstimator:
         """Feed the deltas of one completed group; return the detector state."""
         from mediaopt._validate import check_float, check_int
         from mediaopt.bwe import BandwidthUsage
-        cdef double rd = check_float("recv_delta_us", recv_delta_us) / 1000.0
-        cdef double sd = check_float("send_delta_us", send_delta_us) / 1000.0
+        cdef double rd = check_float("recv_delta_us", recv_delta_us) * (1.0 / 1000.0)
+        cdef double sd = check_float("send_delta_us", send_delta_us) * (1.0 / 1000.0)
         cdef int64_t st = check_int("send_us", send_us)
         cdef int64_t at = check_int("arrival_us", arrival_us)
         tl_update(&self.s, rd, sd, _us_to_ms(st), _us_to_ms(at),

@@ -50,35 +50,35 @@ class GccConfig:
     burst_delta_threshold_us: int = 5_000
     max_burst_duration_us: int = 100_000
     arrival_time_offset_threshold_us: int = 3_000_000
-    reordered_reset_threshold: int = 3
+    reordered_reset_threshold: int = 3  # consecutive reordered groups before a reset
     # DelayBasedBwe resets the inter-arrival and trendline state after this silence.
     stream_timeout_us: int = 2_000_000
 
     # --- TrendlineEstimator: delay-gradient over-use detector ---
-    trendline_window_size: int = 20
-    trendline_smoothing: float = 0.9
-    trendline_threshold_gain: float = 4.0
+    trendline_window_size: int = 20  # delay samples in the regression (at most 64 here)
+    trendline_smoothing: float = 0.9  # weight of the previous smoothed delay
+    trendline_threshold_gain: float = 4.0  # slope -> modified trend gain
     overusing_time_threshold_ms: float = 10.0
     initial_threshold_ms: float = 12.5
-    threshold_k_up: float = 0.0087
-    threshold_k_down: float = 0.039
+    threshold_k_up: float = 0.0087  # threshold adaptation rate upwards, per ms
+    threshold_k_down: float = 0.039  # threshold adaptation rate downwards, per ms
     min_threshold_ms: float = 6.0
     max_threshold_ms: float = 600.0
     max_adapt_offset_ms: float = 15.0
     max_threshold_time_delta_ms: float = 100.0
-    min_num_deltas: int = 60
-    delta_counter_max: int = 1000
+    min_num_deltas: int = 60  # the gain grows with the sample count up to this
+    delta_counter_max: int = 1000  # cap of the sample counter
 
     # --- AimdRateControl + LinkCapacityEstimator ---
-    backoff_factor: float = 0.85
+    backoff_factor: float = 0.85  # over-use: rate = this x acknowledged rate
     default_rtt_us: int = 200_000
-    multiplicative_increase_per_s: float = 1.08
+    multiplicative_increase_per_s: float = 1.08  # growth factor per second
     min_multiplicative_increase_bps: int = 1_000
     min_near_max_increase_bps_per_s: float = 4_000.0
     near_max_packet_size_bytes: int = 1_200
     near_max_frame_rate_fps: float = 30.0
     overuse_response_delay_us: int = 100_000
-    increase_limit_factor: float = 1.5
+    increase_limit_factor: float = 1.5  # cap: this x acknowledged + offset
     increase_limit_offset_bps: int = 10_000
     initialization_time_us: int = 5_000_000
     default_expected_period_us: int = 3_000_000
@@ -86,16 +86,15 @@ class GccConfig:
     max_expected_period_us: int = 50_000_000
     min_reduction_interval_us: int = 10_000
     max_reduction_interval_us: int = 200_000
-    link_capacity_alpha_overuse: float = 0.05
-    link_capacity_alpha_probe: float = 0.5
+    link_capacity_alpha_overuse: float = 0.05  # smoothing weight of a new sample
     link_capacity_min_deviation_kbps: float = 0.4
     link_capacity_max_deviation_kbps: float = 2.5
-    link_capacity_deviation_sigmas: float = 3.0
+    link_capacity_deviation_sigmas: float = 3.0  # bounds at estimate +- this x deviation
 
     # --- BitrateEstimator (AcknowledgedBitrateEstimator) ---
     bitrate_initial_window_ms: int = 500
     bitrate_window_ms: int = 150
-    bitrate_uncertainty_scale: float = 10.0
+    bitrate_uncertainty_scale: float = 10.0  # sample uncertainty gain (dimensionless)
     bitrate_uncertainty_scale_in_alr: float = 10.0
     bitrate_small_sample_uncertainty_scale: float = 10.0
     bitrate_small_sample_threshold_bytes: int = 0
@@ -103,57 +102,57 @@ class GccConfig:
     bitrate_estimate_floor_bps: int = 0
 
     # --- SendSideBandwidthEstimation: classic loss-based controller ---
-    loss_low_threshold: float = 0.02
-    loss_high_threshold: float = 0.1
+    loss_low_threshold: float = 0.02  # loss ratio under which the target grows
+    loss_high_threshold: float = 0.1  # loss ratio over which the target falls
     loss_increase_interval_us: int = 1_000_000
     loss_decrease_interval_us: int = 300_000
-    loss_increase_factor: float = 1.08
+    loss_increase_factor: float = 1.08  # growth over the last second's minimum
     loss_increase_offset_bps: int = 1_000
     loss_start_phase_us: int = 2_000_000
-    loss_limit_num_packets: int = 20
+    loss_limit_num_packets: int = 20  # packets needed for a loss ratio
     loss_feedback_timeout_us: int = 5_000_000
     loss_default_max_bps: int = 1_000_000_000
     rtt_backoff_limit_us: int = 3_000_000
-    rtt_backoff_drop_fraction: float = 0.8
+    rtt_backoff_drop_fraction: float = 0.8  # RTT back-off multiplies the target by this
     rtt_backoff_drop_interval_us: int = 1_000_000
     rtt_backoff_floor_bps: int = 5_000
 
     # --- ProbeController ---
-    first_exponential_probe_scale: float = 3.0
-    second_exponential_probe_scale: float = 6.0
-    further_exponential_probe_scale: float = 2.0
-    further_probe_threshold: float = 0.7
+    first_exponential_probe_scale: float = 3.0  # x start rate
+    second_exponential_probe_scale: float = 6.0  # x start rate (0: no second probe)
+    further_exponential_probe_scale: float = 2.0  # x estimate
+    further_probe_threshold: float = 0.7  # probe further when estimate > this x probe
     alr_probing_interval_us: int = 5_000_000
-    alr_probe_scale: float = 2.0
+    alr_probe_scale: float = 2.0  # x estimate
     enable_periodic_alr_probing: bool = False
-    probe_min_packets: int = 5
+    probe_min_packets: int = 5  # packets per probe cluster
     probe_min_duration_us: int = 15_000
     probe_max_wait_for_result_us: int = 1_000_000
     default_max_probing_bps: int = 5_000_000
-    bitrate_drop_threshold: float = 0.66
+    bitrate_drop_threshold: float = 0.66  # a drop under this x estimate is large
     bitrate_drop_timeout_us: int = 5_000_000
-    probe_fraction_after_drop: float = 0.85
+    probe_fraction_after_drop: float = 0.85  # recovery probe, x rate before the drop
     alr_ended_timeout_us: int = 3_000_000
     min_time_between_alr_probes_us: int = 5_000_000
-    probe_uncertainty: float = 0.05
+    probe_uncertainty: float = 0.05  # expected relative error of a probe result
 
     # --- ProbeBitrateEstimator ---
     probe_min_received_probes_ratio: float = 0.80
     probe_min_received_bytes_ratio: float = 0.80
-    probe_max_valid_ratio: float = 2.0
+    probe_max_valid_ratio: float = 2.0  # receive/send rate above this is invalid
     probe_min_ratio_for_unsaturated_link: float = 0.9
     probe_target_utilization_fraction: float = 0.95
     probe_max_cluster_history_us: int = 1_000_000
     probe_max_interval_us: int = 1_000_000
 
     # --- AlrDetector ---
-    alr_bandwidth_usage_ratio: float = 0.65
+    alr_bandwidth_usage_ratio: float = 0.65  # ALR budget rate, x estimate
     alr_start_budget_level_ratio: float = 0.80
     alr_stop_budget_level_ratio: float = 0.50
     alr_budget_window_us: int = 500_000
 
     # --- GoogCcNetworkController ---
-    pacing_factor: float = 2.5
+    pacing_factor: float = 2.5  # pacing rate = this x target
     process_interval_us: int = 25_000
 
     _RATIOS: ClassVar[frozenset[str]] = frozenset(
@@ -175,7 +174,6 @@ class GccConfig:
             "alr_start_budget_level_ratio",
             "alr_stop_budget_level_ratio",
             "link_capacity_alpha_overuse",
-            "link_capacity_alpha_probe",
         }
     )
 
