@@ -490,3 +490,17 @@ def test_link_accepts_a_path(tmp_path):
     p = tmp_path / "t.down"
     p.write_text("1\n")
     assert mo.Link(p).transmit([0], [100]).tolist() == [1000]
+
+
+@pytest.mark.parametrize("queue", ["infinite", "codel"])
+def test_extreme_times_never_overflow(queue):
+    kw = {} if queue == "infinite" else {"queue_packets": 5}
+    tr = Trace.from_opportunities(list(range(1, 50_001)))  # many opportunities per period
+    link = mo.Link(tr, 10, queue, **kw)
+    big = 2**63 - 1
+    assert link.enqueue(2**62, 100, 1)
+    tags, arr = link.advance(big)
+    assert tags.tolist() == [1] and arr[0] > 0
+    assert link.capacity_bps(-big, big) >= 0
+    assert link.capacity_bps(big - 5, big) >= 0
+    assert mo.Link(tr).transmit([2**62], [100])[0] > 0

@@ -2,6 +2,7 @@
 # byte by byte) behind one of its queues (infinite, droptail, drophead, codel), with a fixed
 # one-way delay placed as the Mahimahi shells nest, and loss at the entrance.
 # docs/link.md describes the semantics; link.pyx implements them.
+cimport cython
 from libc.stdint cimport int64_t, uint32_t
 
 from mediaopt._core.rng cimport Xoshiro256
@@ -53,6 +54,7 @@ cdef struct Settled:
     int64_t settle_us         # link-clock time its fate became known (us)
 
 
+@cython.final
 cdef class Link:
     # ---- trace (one period), read-only after construction ----
     cdef object _sched_owner          # the int64 numpy array behind sched
@@ -60,6 +62,7 @@ cdef class Link:
     cdef Py_ssize_t n_sched           # number of opportunities per period (>= 1)
     cdef int64_t period_us            # trace period (duration), us; the schedule repeats with it
     cdef bint repeat                  # loop the trace (Mahimahi's default) or stop at its end
+    cdef int64_t horizon_us           # times are clamped here so opportunity counts never overflow
     cdef object _col_owner            # numpy arrays behind the optional columns
     cdef const int64_t* col_t_us      # start times of the loss/delay column steps, us
     cdef const double* col_loss       # per-step loss probability, or NULL
@@ -119,6 +122,10 @@ cdef class Link:
     cdef Py_ssize_t out_cap
     cdef Py_ssize_t out_head
     cdef Py_ssize_t out_len
+    # transmit() with the FIFO engine writes arrivals straight into its result array
+    cdef int64_t* direct_arr          # result array, or NULL
+    cdef int64_t direct_first_tag     # tag of direct_arr[0]
+    cdef int64_t direct_n             # length of direct_arr
 
     # ---- counters ----
     cdef int64_t n_offered            # packets offered
