@@ -135,10 +135,20 @@ cdef class Link:
     cdef bint oom                     # a buffer could not grow: the Python layer raises MemoryError
 
     # ---- the contract used by the replay loop (CONTRACTS.md); never changes ----
+    # Offer one packet sent at send_us (non-decreasing across calls and not before the last
+    # c_advance; an earlier time is treated as that time). Returns 0 when accepted, 1 when
+    # dropped at once (loss at the entrance, full droptail/codel queue, drophead packet that
+    # alone breaks the byte limit, repeat=False trace already over).
     cdef int c_enqueue(self, int64_t send_us, int64_t size_bytes, int64_t tag) noexcept nogil
+    # Write (tag, arrival_us) of packets whose fate is known at until_us (last byte left the
+    # bottleneck by then, or dropped after acceptance: arrival -1), in settling order; arrival
+    # may be later than until_us (propagation delay). Returns the count; equal to cap means
+    # call again. Moves the link clock to until_us. Never loops per millisecond.
     cdef Py_ssize_t c_advance(self, int64_t until_us, int64_t* tag_out, int64_t* arrival_us_out,
                               Py_ssize_t cap) noexcept nogil
+    # Mean capacity of the trace over [t0_us, t1_us) in bit/s (trace time; t1 <= t0 -> 1 ms).
     cdef int64_t c_capacity_bps(self, int64_t t0_us, int64_t t1_us) noexcept nogil
+    # Bytes waiting in the queue (Mahimahi's queue size: not the packet being carried).
     cdef int64_t c_queued_bytes(self) noexcept nogil
 
     # ---- internals ----
