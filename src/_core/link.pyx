@@ -457,6 +457,9 @@ cdef class Link:
         if self.fifo_engine:
             while self.q_len > 0 and self.q[self.q_head].start_us <= limit:
                 self._q_pop()
+            if not self.repeat and limit >= self.end_us:
+                self.q_len = 0  # the trace is over: what waited is lost (settled already)
+                self.q_bytes = 0
         else:
             self._rationalize(limit)
         return self._pop_out(limit, tag_out, arrival_us_out, cap)
@@ -501,7 +504,9 @@ cdef class Link:
         if entry_us > self.clock_us:
             self.clock_us = entry_us
         if not self.repeat and entry_us >= self.end_us:
-            return 1  # the trace is over: nothing will ever carry this packet
+            self.q_len = 0  # the trace is over: what waited is lost (settled already)
+            self.q_bytes = 0
+            return 1  # ... and nothing will ever carry this packet
         if not self._good_with(self.q_bytes + size_bytes, self.q_len + 1):
             return 1
         if self.tail_dead:
