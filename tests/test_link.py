@@ -469,6 +469,7 @@ def test_capacity_and_queue_ms():
     assert mo.Link(tr, queue_ms=100).config.limit_bytes == 150_400
     assert mo.Link(tr, queue_ms=100).config.queue == "droptail"
     assert mo.Link(tr, queue_packets=10, queue="codel").config.limit_packets == 10
+    assert link.trace is tr
 
 
 @pytest.mark.parametrize(

@@ -846,6 +846,11 @@ cdef class Link:
         }
 
     @property
+    def trace(self):
+        """The :class:`mediaopt.traces.Trace` this link replays."""
+        return self._config.trace
+
+    @property
     def config(self):
         """The resolved configuration (:class:`mediaopt._link_config.LinkConfig`)."""
         return self._config
