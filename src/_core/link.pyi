@@ -11,7 +11,7 @@ from mediaopt._trace_model import Trace
 OPPORTUNITY_BYTES: int
 CODEL_TARGET_MS: int
 CODEL_INTERVAL_MS: int
-QUEUE_KINDS: dict[str, int]
+QUEUE_KINDS: tuple[str, ...]
 DIRECTIONS: tuple[str, ...]
 
 class Link:

@@ -15,8 +15,7 @@ Two engines share the state:
 
 from libc.math cimport log, sqrt
 from libc.stdint cimport INT64_MAX, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.stdlib cimport free, malloc
 
 cimport cython
 
@@ -33,7 +32,8 @@ CODEL_INTERVAL_MS = 100
 cdef int64_t OPP_BYTES = 1504
 cdef int64_t NEVER = INT64_MAX
 
-QUEUE_KINDS = {"infinite": 0, "droptail": 1, "drophead": 2, "codel": 3}
+#: Queue disciplines (Mahimahi's names) and where the delay sits (see docs/link.md).
+QUEUE_KINDS = ("infinite", "droptail", "drophead", "codel")
 DIRECTIONS = ("uplink", "downlink")
 
 
