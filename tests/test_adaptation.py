@@ -414,3 +414,44 @@ def test_core_clamps_what_it_is_given() -> None:
     assert out[0] >= 0 and out[3] > 0 and out[6] == 0.0
     out = core.decide(1_000_000, 7.0, 0, 5)  # time backwards and loss > 1
     assert 0.0 <= out[6] <= 0.5
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 6_000_000),
+            st.floats(0.0, 1.0),
+            st.integers(0, 500_000),
+            st.integers(0, 1_500_000),
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_update_many_makes_the_same_decisions_as_update(
+    steps: list[tuple[int, float, int, int]],
+) -> None:
+    target = np.array([s[0] for s in steps], dtype=float)
+    loss = np.array([s[1] for s in steps])
+    rtt = np.array([s[2] for s in steps])
+    now = np.cumsum([s[3] for s in steps])
+    one, many = mo.Adaptation("surgical"), mo.Adaptation("surgical")
+    out = many.update_many(target, loss, rtt, now)
+    for i in range(len(steps)):
+        s = one.update(target[i], loss[i], int(rtt[i]), int(now[i]))
+        for key, value in s.as_dict().items():
+            assert out[key][i] == value, (i, key)
+
+
+def test_update_many_validates() -> None:
+    ad = mo.Adaptation("gcc")
+    with pytest.raises(ValueError, match="loss"):
+        ad.update_many([1e6], [float("nan")], [0], [0])
+    with pytest.raises(ValueError, match="now_us"):
+        ad.update_many([1e6, 1e6], [0.0, 0.0], [0, 0], [5, 4])
+    with pytest.raises(ValueError, match="same length"):
+        ad.update_many([1e6], [0.0, 0.0], [0], [0])
+    ad.update(1e6, 0.0, 0, 100)
+    with pytest.raises(ValueError, match="now_us"):
+        ad.update_many([1e6], [0.0], [0], [50])
+    assert ad.update_many([], [], [], [])["width"].shape == (0,)

@@ -2,6 +2,8 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
+import numpy.typing as npt
+
 from mediaopt.policies import Policy
 
 class AdaptationCore:
@@ -92,4 +94,11 @@ class Adaptation:
     def update(
         self, target_bps: float, loss: float, rtt_us: int, now_us: int
     ) -> EncoderSettings: ...
+    def update_many(
+        self,
+        target_bps: npt.ArrayLike,
+        loss: npt.ArrayLike,
+        rtt_us: npt.ArrayLike,
+        now_us: npt.ArrayLike,
+    ) -> dict[str, npt.NDArray[Any]]: ...
     def reset(self) -> None: ...

@@ -460,6 +460,74 @@ cdef class Adaptation:
         core.last_obj = obj
         return obj
 
+    def update_many(self, target_bps, loss, rtt_us, now_us):
+        """Decide for a whole sequence of reports at once (the same decisions as ``update``).
+
+        Takes equal-length 1-D arrays (``now_us`` non-decreasing and not before the last
+        update) and returns a dict of arrays named like the :class:`EncoderSettings`
+        fields. The loop runs in C without the GIL, for offline sweeps.
+        """
+        import numpy as np
+
+        from mediaopt._validate import (
+            as_float64_array,
+            as_int64_array,
+            check_nondecreasing,
+            check_same_length,
+        )
+
+        t = as_float64_array("target_bps", target_bps, min_value=0.0, max_value=9.2e18)
+        lo = as_float64_array("loss", loss, min_value=0.0, max_value=1.0)
+        r = as_int64_array("rtt_us", rtt_us, min_value=0)
+        ts = as_int64_array("now_us", now_us)
+        cdef Py_ssize_t n = check_same_length(target_bps=t, loss=lo, rtt_us=r, now_us=ts)
+        check_nondecreasing("now_us", ts)
+        cdef AdaptationCore core = self.core
+        if n and core.started and ts[0] < core.last_now_us:
+            raise ValueError(f"now_us: time went backwards ({core.last_now_us} -> {ts[0]})")
+        out_bitrate = np.empty(n, dtype=np.int64)
+        out_width = np.empty(n, dtype=np.int32)
+        out_height = np.empty(n, dtype=np.int32)
+        out_fps = np.empty(n, dtype=np.float64)
+        out_key = np.empty(n, dtype=np.bool_)
+        out_fec = np.empty(n, dtype=np.float64)
+        out_nack = np.empty(n, dtype=np.bool_)
+        cdef const double[::1] tv = t
+        cdef const double[::1] lv = lo
+        cdef const int64_t[::1] rv = r
+        cdef const int64_t[::1] nv = ts
+        cdef int64_t[::1] ob = out_bitrate
+        cdef int32_t[::1] ow = out_width
+        cdef int32_t[::1] oh = out_height
+        cdef double[::1] of = out_fps
+        cdef uint8_t[::1] ok = out_key.view(np.uint8)
+        cdef double[::1] oe = out_fec
+        cdef uint8_t[::1] on = out_nack.view(np.uint8)
+        cdef EncoderSettingsC s
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(n):
+                core.c_update(<int64_t>tv[i], lv[i], rv[i], nv[i], &s)
+                ob[i] = s.bitrate_bps
+                ow[i] = s.width
+                oh[i] = s.height
+                of[i] = s.fps
+                ok[i] = s.request_keyframe
+                oe[i] = s.fec_rate
+                on[i] = s.nack
+        core.last_obj = None
+        return {
+            "bitrate_bps": out_bitrate,
+            "width": out_width,
+            "height": out_height,
+            "fps": out_fps,
+            "keyframe_interval_s": np.full(n, core.keyframe_interval_s),
+            "request_keyframe": out_key,
+            "fec_rate": out_fec,
+            "nack": out_nack,
+            "temporal_layers": np.full(n, core.temporal_layers, dtype=np.int32),
+        }
+
     def reset(self):
         """Start the call afresh (forget the state, the loss history and the dwell timers)."""
         self.core.reset()
