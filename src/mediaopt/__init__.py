@@ -7,6 +7,7 @@ See ``docs/architecture.md`` for the data path.
 from mediaopt import policies
 from mediaopt._version import __version__
 from mediaopt.adaptation import Adaptation, EncoderSettings
+from mediaopt.bwe import GccEstimator
 from mediaopt.core import core_info
 
 #: Arrival time that marks a lost packet, in every ``*_us`` array.
@@ -16,6 +17,7 @@ __all__ = [
     "LOST",
     "Adaptation",
     "EncoderSettings",
+    "GccEstimator",
     "__version__",
     "core_info",
     "policies",

@@ -4,7 +4,11 @@
 value libwebrtc uses (``modules/congestion_controller/goog_cc`` and
 ``modules/remote_bitrate_estimator``, without field trials). ``BandwidthUsage`` names the
 delay detector's three states. The compiled components and the whole estimator live in
-``mediaopt._core`` and are re-exported here once built.
+``mediaopt._core`` and are re-exported here, each usable alone:
+
+``InterArrivalDelta``, ``TrendlineEstimator``, ``AimdRateControl``, ``BitrateEstimator``,
+``AcknowledgedBitrateEstimator``, ``SendSideBandwidthEstimation`` (classic loss-based),
+``ProbeController``, ``ProbeBitrateEstimator``, ``AlrDetector`` and ``GccEstimator``.
 """
 
 from __future__ import annotations
@@ -240,4 +244,31 @@ class GccConfig:
         return dataclasses.replace(self, **changes)
 
 
-__all__ = ["BandwidthUsage", "GccConfig"]
+# The compiled components import this module lazily (for GccConfig and BandwidthUsage),
+# so importing them at the end keeps one import order that works both ways.
+from mediaopt._core.aimd import AimdRateControl  # noqa: E402
+from mediaopt._core.alr import AlrDetector  # noqa: E402
+from mediaopt._core.bitrate_estimator import (  # noqa: E402
+    AcknowledgedBitrateEstimator,
+    BitrateEstimator,
+)
+from mediaopt._core.gcc import GccEstimator  # noqa: E402
+from mediaopt._core.inter_arrival import InterArrivalDelta  # noqa: E402
+from mediaopt._core.loss_based import SendSideBandwidthEstimation  # noqa: E402
+from mediaopt._core.probe import ProbeBitrateEstimator, ProbeController  # noqa: E402
+from mediaopt._core.trendline import TrendlineEstimator  # noqa: E402
+
+__all__ = [
+    "AcknowledgedBitrateEstimator",
+    "AimdRateControl",
+    "AlrDetector",
+    "BandwidthUsage",
+    "BitrateEstimator",
+    "GccConfig",
+    "GccEstimator",
+    "InterArrivalDelta",
+    "ProbeBitrateEstimator",
+    "ProbeController",
+    "SendSideBandwidthEstimation",
+    "TrendlineEstimator",
+]
