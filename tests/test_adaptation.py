@@ -61,6 +61,13 @@ def test_ladder_interpolates_linearly_in_pixels() -> None:
     assert ladder_limits(160, 90, ladder, lowres_interpolation=True) == (30_000, 37_500, 50_000)
 
 
+def test_ladder_matches_libwebrtc_simulcast_unittest() -> None:
+    # simulcast_unittest.cc BitratesInterpolatedForResBelow180p (low-res interpolation on):
+    # the 240x135 layer gets max 112500, target 84375, min 30000 bps
+    limits = ladder_limits(240, 135, policies.LIBWEBRTC_VP8_LADDER, lowres_interpolation=True)
+    assert limits == (30_000, 84_375, 112_500)
+
+
 def test_paths_step_like_libwebrtc_video_stream_adapter() -> None:
     gcc = policies.load("gcc")
     path = degradation_path(gcc.adaptation, gcc.profile, 1280, 720, 30.0)
