@@ -40,7 +40,8 @@ cdef class AdaptationCore:
     cdef int64_t start_cap_bps[MAX_START_CAPS]     # start rate below which the cap applies, bps
     cdef int64_t start_cap_pixels[MAX_START_CAPS]  # pixel cap for that start rate, pixels
     cdef Py_ssize_t n_start_caps     # number of start caps
-    cdef int64_t min_bps             # policy floor on the target, bps
+    cdef int64_t min_bps             # policy floor of the estimate, bps (informational: the
+                                     # adaptation never raises a rate above the target)
     cdef int64_t max_bps             # policy ceiling on the target, bps
     # --- protection (libwebrtc media_opt_util: NACK + FEC) ---
     cdef bint use_nack               # method includes NACK
