@@ -19,6 +19,7 @@ class AdaptationCore:
         down_margin: float = 0.1,
         up_dwell_s: float = 4.0,
         down_dwell_s: float = 0.0,
+        up_max_steps: int = 1,
         start_caps: Sequence[tuple[int, int]] = (),
         min_bps: int = 0,
         max_bps_cap: int = 0,

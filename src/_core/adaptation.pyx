@@ -43,6 +43,7 @@ cdef class AdaptationCore:
 
     def __init__(self, widths, heights, fps, need_bps, max_bps, *, double up_margin=0.15,
                  double down_margin=0.1, double up_dwell_s=4.0, double down_dwell_s=0.0,
+                 int up_max_steps=1,
                  start_caps=(), long long min_bps=0, long long max_bps_cap=0,
                  str protection="nack_fec", long long low_rtt_nack_ms=20,
                  long long high_rtt_nack_ms=-1, int loss_bins=10, double loss_bin_s=1.0,
@@ -78,6 +79,9 @@ cdef class AdaptationCore:
         self.down_margin = down_margin
         self.up_dwell_us = <int64_t>(up_dwell_s * 1e6)
         self.down_dwell_us = <int64_t>(down_dwell_s * 1e6)
+        if up_max_steps < 0:
+            raise ValueError("up_max_steps: must be >= 0")
+        self.up_max_steps = up_max_steps
         self.min_bps = min_bps
         self.max_bps = max_bps_cap
         if protection == "none":
@@ -243,7 +247,7 @@ cdef class AdaptationCore:
             media_bps = 0
 
         # --- walk the degradation path: down at once when the media rate falls short of
-        # the current state, up one state at a time with headroom and after a dwell ---
+        # the current state, up (one state, or up_max_steps) with headroom after a dwell ---
         i = self.index
         if (i < n - 1 and media_bps < self.path[i].need_bps * (1.0 - self.down_margin)
                 and now_us - self.last_switch_us >= self.down_dwell_us):
@@ -254,7 +258,11 @@ cdef class AdaptationCore:
             self.last_switch_us = now_us
         elif (i > 0 and media_bps >= self.path[i - 1].need_bps * (1.0 + self.up_margin)
                 and now_us - self.last_switch_us >= self.up_dwell_us):
-            self.index = i - 1
+            j = i - 1
+            while (j > 0 and (self.up_max_steps == 0 or i - j < self.up_max_steps)
+                   and media_bps >= self.path[j - 1].need_bps * (1.0 + self.up_margin)):
+                j -= 1
+            self.index = j
             self.last_switch_us = now_us
         st = &self.path[self.index]
 
@@ -534,4 +542,4 @@ cdef class Adaptation:
 
     def __repr__(self):
         return (f"Adaptation(policy={self.policy.name!r}, "
-                f"state={self.core.state_index}/{len(self.core.path)})")
+                f"state={self.core.index}/{self.core.n_path})")
