@@ -154,22 +154,32 @@ def test_dithering_around_a_boundary_switches_at_most_twice(
 @pytest.mark.parametrize("name", ["gcc", "consult"])
 def test_up_moves_wait_for_the_dwell_time_and_down_moves_do_not(name: str) -> None:
     pol = policies.load(name)
+    cfg = pol.adaptation
     ad = mo.Adaptation(pol)
     states = ad.core.states
     low = states[4][3]  # a rate only a lower state fits
     ad.update(low, 0.0, 50_000, 0)
     start_index = ad.core.state_index
     assert start_index >= 3
-    ad.update(5_000_000, 0.0, 50_000, 1_000_000)
-    assert ad.core.state_index == start_index  # dwell not over
-    dwell_us = int(pol.adaptation.up_dwell_s * 1e6)
-    ad.update(5_000_000, 0.0, 50_000, dwell_us)
-    if pol.adaptation.up_max_steps == 1:
+    # the first up-move waits for the start dwell
+    start_dwell_us = int(cfg.start_dwell_s * 1e6)
+    ad.update(5_000_000, 0.0, 50_000, start_dwell_us - 1)
+    assert ad.core.state_index == start_index
+    ad.update(5_000_000, 0.0, 50_000, start_dwell_us)
+    if cfg.up_max_steps == 1:
         assert ad.core.state_index == start_index - 1  # libwebrtc: one step at a time
     else:
         assert ad.core.state_index == 0  # straight to the best state the rate supports
-    ad.update(10_000, 0.0, 50_000, dwell_us + 1)
-    assert ad.core.state_index == len(states) - 1  # straight down, at once
+    # down at once, however recent the last switch
+    t = start_dwell_us + 1
+    ad.update(10_000, 0.0, 50_000, t)
+    assert ad.core.state_index == len(states) - 1
+    # and the next up-move waits for the up dwell
+    up_dwell_us = int(cfg.up_dwell_s * 1e6)
+    ad.update(5_000_000, 0.0, 50_000, t + up_dwell_us - 1)
+    assert ad.core.state_index == len(states) - 1
+    ad.update(5_000_000, 0.0, 50_000, t + up_dwell_us)
+    assert ad.core.state_index < len(states) - 1
 
 
 def test_start_rate_caps_follow_libwebrtc() -> None:

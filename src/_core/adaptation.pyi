@@ -20,6 +20,7 @@ class AdaptationCore:
         up_dwell_s: float = 4.0,
         down_dwell_s: float = 0.0,
         up_max_steps: int = 1,
+        start_dwell_s: float = 4.0,
         start_caps: Sequence[tuple[int, int]] = (),
         min_bps: int = 0,
         max_bps_cap: int = 0,

@@ -43,7 +43,7 @@ cdef class AdaptationCore:
 
     def __init__(self, widths, heights, fps, need_bps, max_bps, *, double up_margin=0.15,
                  double down_margin=0.1, double up_dwell_s=4.0, double down_dwell_s=0.0,
-                 int up_max_steps=1,
+                 int up_max_steps=1, double start_dwell_s=4.0,
                  start_caps=(), long long min_bps=0, long long max_bps_cap=0,
                  str protection="nack_fec", long long low_rtt_nack_ms=20,
                  long long high_rtt_nack_ms=-1, int loss_bins=10, double loss_bin_s=1.0,
@@ -82,6 +82,7 @@ cdef class AdaptationCore:
         if up_max_steps < 0:
             raise ValueError("up_max_steps: must be >= 0")
         self.up_max_steps = up_max_steps
+        self.start_dwell_us = <int64_t>(start_dwell_s * 1e6)
         self.min_bps = min_bps
         self.max_bps = max_bps_cap
         if protection == "none":
@@ -206,7 +207,9 @@ cdef class AdaptationCore:
         # (libwebrtc's initial frame-size limit for a low start bitrate) ---
         if not self.started:
             self.started = 1
-            self.last_switch_us = now_us
+            # the first pick is a guess from the start rate, not a reaction to congestion:
+            # its own dwell (start_dwell) decides when the first up-move may come
+            self.last_switch_us = now_us - self.up_dwell_us + self.start_dwell_us
             j = n - 1
             for i in range(n):
                 if self.path[i].need_bps <= target_bps:
