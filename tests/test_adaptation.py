@@ -200,11 +200,18 @@ def test_start_rate_caps_follow_libwebrtc() -> None:
 # --- clinical profiles ---
 
 
-@pytest.mark.parametrize("rate", [250_000, 300_000, 400_000])
+@pytest.mark.parametrize("rate", [200_000, 250_000])
 def test_profiles_order_at_the_same_low_rate(rate: int) -> None:
     sur, con, fol = (steady(n, rate) for n in ("surgical", "consult", "followup"))
     assert sur.width * sur.height > con.width * con.height > fol.width * fol.height
     assert sur.fps < con.fps < fol.fps
+
+
+@pytest.mark.parametrize("rate", [100_000, 150_000, 300_000, 400_000, 600_000])
+def test_profiles_keep_the_resolution_order_at_every_rate(rate: int) -> None:
+    sur, con, fol = (steady(n, rate) for n in ("surgical", "consult", "followup"))
+    assert sur.width * sur.height > con.width * con.height > fol.width * fol.height
+    assert sur.fps <= con.fps
 
 
 @pytest.mark.parametrize("name", CLINICAL)
