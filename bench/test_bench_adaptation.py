@@ -50,3 +50,22 @@ def test_bench_adaptation_update(benchmark: pytest.FixtureRequest, policy: str) 
     benchmark.extra_info["ratio_vs_goal_5M_per_s"] = per_s / GOAL_PER_S  # type: ignore[attr-defined]
     # smoke lane: a fifth of the requirement, loosely, on a shared machine
     assert ratio >= (0.2 if smoke() else 1.0), f"{per_s:,.0f} decisions/s"
+
+
+@pytest.mark.hot_path
+def test_bench_adaptation_update_many(benchmark: pytest.FixtureRequest) -> None:
+    # the same decisions for a whole sequence in one call (offline sweeps)
+    n = 100_000 if smoke() else 1_000_000
+    target, loss, rtt, now = (np.asarray(a) for a in _inputs(n))
+    ad = mo.Adaptation("consult")
+
+    def run() -> None:
+        ad.reset()
+        ad.update_many(target, loss, rtt, now)
+
+    benchmark(run)  # type: ignore[operator]
+    per_s = n / measured_seconds(benchmark, run)
+    benchmark.extra_info["decisions_per_s"] = per_s  # type: ignore[attr-defined]
+    benchmark.extra_info["ratio_vs_1M_per_s"] = per_s / REQUIRED_PER_S  # type: ignore[attr-defined]
+    benchmark.extra_info["ratio_vs_goal_5M_per_s"] = per_s / GOAL_PER_S  # type: ignore[attr-defined]
+    assert per_s / REQUIRED_PER_S >= (0.2 if smoke() else 1.0), f"{per_s:,.0f} decisions/s"

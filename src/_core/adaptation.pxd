@@ -37,10 +37,13 @@ cdef class AdaptationCore:
     cdef double down_margin          # shortfall under need_bps that forces a move down, ratio
     cdef int64_t up_dwell_us         # time since the last switch before moving up, us
     cdef int64_t down_dwell_us       # time since the last switch before moving down, us
+    cdef int32_t up_max_steps        # states one up-move may climb (0 = as many as fit)
+    cdef int64_t start_dwell_us      # time after the first decision before the first up-move, us
     cdef int64_t start_cap_bps[MAX_START_CAPS]     # start rate below which the cap applies, bps
     cdef int64_t start_cap_pixels[MAX_START_CAPS]  # pixel cap for that start rate, pixels
     cdef Py_ssize_t n_start_caps     # number of start caps
-    cdef int64_t min_bps             # policy floor on the target, bps
+    cdef int64_t min_bps             # policy floor of the estimate, bps (informational: the
+                                     # adaptation never raises a rate above the target)
     cdef int64_t max_bps             # policy ceiling on the target, bps
     # --- protection (libwebrtc media_opt_util: NACK + FEC) ---
     cdef bint use_nack               # method includes NACK

@@ -2,6 +2,8 @@ from collections.abc import Sequence
 from os import PathLike
 from typing import Any
 
+import numpy.typing as npt
+
 from mediaopt.policies import Policy
 
 class AdaptationCore:
@@ -17,6 +19,8 @@ class AdaptationCore:
         down_margin: float = 0.1,
         up_dwell_s: float = 4.0,
         down_dwell_s: float = 0.0,
+        up_max_steps: int = 1,
+        start_dwell_s: float = 4.0,
         start_caps: Sequence[tuple[int, int]] = (),
         min_bps: int = 0,
         max_bps_cap: int = 0,
@@ -92,4 +96,11 @@ class Adaptation:
     def update(
         self, target_bps: float, loss: float, rtt_us: int, now_us: int
     ) -> EncoderSettings: ...
+    def update_many(
+        self,
+        target_bps: npt.ArrayLike,
+        loss: npt.ArrayLike,
+        rtt_us: npt.ArrayLike,
+        now_us: npt.ArrayLike,
+    ) -> dict[str, npt.NDArray[Any]]: ...
     def reset(self) -> None: ...

@@ -43,6 +43,7 @@ cdef class AdaptationCore:
 
     def __init__(self, widths, heights, fps, need_bps, max_bps, *, double up_margin=0.15,
                  double down_margin=0.1, double up_dwell_s=4.0, double down_dwell_s=0.0,
+                 int up_max_steps=1, double start_dwell_s=4.0,
                  start_caps=(), long long min_bps=0, long long max_bps_cap=0,
                  str protection="nack_fec", long long low_rtt_nack_ms=20,
                  long long high_rtt_nack_ms=-1, int loss_bins=10, double loss_bin_s=1.0,
@@ -78,6 +79,10 @@ cdef class AdaptationCore:
         self.down_margin = down_margin
         self.up_dwell_us = <int64_t>(up_dwell_s * 1e6)
         self.down_dwell_us = <int64_t>(down_dwell_s * 1e6)
+        if up_max_steps < 0:
+            raise ValueError("up_max_steps: must be >= 0")
+        self.up_max_steps = up_max_steps
+        self.start_dwell_us = <int64_t>(start_dwell_s * 1e6)
         self.min_bps = min_bps
         self.max_bps = max_bps_cap
         if protection == "none":
@@ -202,7 +207,9 @@ cdef class AdaptationCore:
         # (libwebrtc's initial frame-size limit for a low start bitrate) ---
         if not self.started:
             self.started = 1
-            self.last_switch_us = now_us
+            # the first pick is a guess from the start rate, not a reaction to congestion:
+            # its own dwell (start_dwell) decides when the first up-move may come
+            self.last_switch_us = now_us - self.up_dwell_us + self.start_dwell_us
             j = n - 1
             for i in range(n):
                 if self.path[i].need_bps <= target_bps:
@@ -243,7 +250,7 @@ cdef class AdaptationCore:
             media_bps = 0
 
         # --- walk the degradation path: down at once when the media rate falls short of
-        # the current state, up one state at a time with headroom and after a dwell ---
+        # the current state, up (one state, or up_max_steps) with headroom after a dwell ---
         i = self.index
         if (i < n - 1 and media_bps < self.path[i].need_bps * (1.0 - self.down_margin)
                 and now_us - self.last_switch_us >= self.down_dwell_us):
@@ -254,7 +261,11 @@ cdef class AdaptationCore:
             self.last_switch_us = now_us
         elif (i > 0 and media_bps >= self.path[i - 1].need_bps * (1.0 + self.up_margin)
                 and now_us - self.last_switch_us >= self.up_dwell_us):
-            self.index = i - 1
+            j = i - 1
+            while (j > 0 and (self.up_max_steps == 0 or i - j < self.up_max_steps)
+                   and media_bps >= self.path[j - 1].need_bps * (1.0 + self.up_margin)):
+                j -= 1
+            self.index = j
             self.last_switch_us = now_us
         st = &self.path[self.index]
 
@@ -460,10 +471,78 @@ cdef class Adaptation:
         core.last_obj = obj
         return obj
 
+    def update_many(self, target_bps, loss, rtt_us, now_us):
+        """Decide for a whole sequence of reports at once (the same decisions as ``update``).
+
+        Takes equal-length 1-D arrays (``now_us`` non-decreasing and not before the last
+        update) and returns a dict of arrays named like the :class:`EncoderSettings`
+        fields. The loop runs in C without the GIL, for offline sweeps.
+        """
+        import numpy as np
+
+        from mediaopt._validate import (
+            as_float64_array,
+            as_int64_array,
+            check_nondecreasing,
+            check_same_length,
+        )
+
+        t = as_float64_array("target_bps", target_bps, min_value=0.0, max_value=9.2e18)
+        lo = as_float64_array("loss", loss, min_value=0.0, max_value=1.0)
+        r = as_int64_array("rtt_us", rtt_us, min_value=0)
+        ts = as_int64_array("now_us", now_us)
+        cdef Py_ssize_t n = check_same_length(target_bps=t, loss=lo, rtt_us=r, now_us=ts)
+        check_nondecreasing("now_us", ts)
+        cdef AdaptationCore core = self.core
+        if n and core.started and ts[0] < core.last_now_us:
+            raise ValueError(f"now_us: time went backwards ({core.last_now_us} -> {ts[0]})")
+        out_bitrate = np.empty(n, dtype=np.int64)
+        out_width = np.empty(n, dtype=np.int32)
+        out_height = np.empty(n, dtype=np.int32)
+        out_fps = np.empty(n, dtype=np.float64)
+        out_key = np.empty(n, dtype=np.bool_)
+        out_fec = np.empty(n, dtype=np.float64)
+        out_nack = np.empty(n, dtype=np.bool_)
+        cdef const double[::1] tv = t
+        cdef const double[::1] lv = lo
+        cdef const int64_t[::1] rv = r
+        cdef const int64_t[::1] nv = ts
+        cdef int64_t[::1] ob = out_bitrate
+        cdef int32_t[::1] ow = out_width
+        cdef int32_t[::1] oh = out_height
+        cdef double[::1] of = out_fps
+        cdef uint8_t[::1] ok = out_key.view(np.uint8)
+        cdef double[::1] oe = out_fec
+        cdef uint8_t[::1] on = out_nack.view(np.uint8)
+        cdef EncoderSettingsC s
+        cdef Py_ssize_t i
+        with nogil:
+            for i in range(n):
+                core.c_update(<int64_t>tv[i], lv[i], rv[i], nv[i], &s)
+                ob[i] = s.bitrate_bps
+                ow[i] = s.width
+                oh[i] = s.height
+                of[i] = s.fps
+                ok[i] = s.request_keyframe
+                oe[i] = s.fec_rate
+                on[i] = s.nack
+        core.last_obj = None
+        return {
+            "bitrate_bps": out_bitrate,
+            "width": out_width,
+            "height": out_height,
+            "fps": out_fps,
+            "keyframe_interval_s": np.full(n, core.keyframe_interval_s),
+            "request_keyframe": out_key,
+            "fec_rate": out_fec,
+            "nack": out_nack,
+            "temporal_layers": np.full(n, core.temporal_layers, dtype=np.int32),
+        }
+
     def reset(self):
         """Start the call afresh (forget the state, the loss history and the dwell timers)."""
         self.core.reset()
 
     def __repr__(self):
         return (f"Adaptation(policy={self.policy.name!r}, "
-                f"state={self.core.state_index}/{len(self.core.path)})")
+                f"state={self.core.index}/{self.core.n_path})")

@@ -221,6 +221,8 @@ def build_core(policy: Policy, max_width: int, max_height: int, max_fps: float) 
         down_margin=cfg.down_margin,
         up_dwell_s=cfg.up_dwell_s,
         down_dwell_s=cfg.down_dwell_s,
+        up_max_steps=cfg.up_max_steps,
+        start_dwell_s=cfg.start_dwell_s,
         start_caps=cfg.start_caps,
         min_bps=policy.min_bps,
         max_bps_cap=policy.max_bps,

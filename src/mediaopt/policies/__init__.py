@@ -198,6 +198,8 @@ class AdaptationConfig:
     down_margin: float = 0.1
     up_dwell_s: float = 4.0
     down_dwell_s: float = 0.0
+    up_max_steps: int = 1
+    start_dwell_s: float = 4.0
     start_caps: tuple[tuple[int, int], ...] = LIBWEBRTC_START_CAPS
     protection: str = "nack_fec"
     low_rtt_nack_ms: int = 20
@@ -258,6 +260,8 @@ class AdaptationConfig:
         _check_range(p + "down_margin", self.down_margin, 0.0, 0.9)
         _check_range(p + "up_dwell_s", self.up_dwell_s, 0.0, 3600.0)
         _check_range(p + "down_dwell_s", self.down_dwell_s, 0.0, 3600.0)
+        _check_range(p + "up_max_steps", self.up_max_steps, 0, 64)
+        _check_range(p + "start_dwell_s", self.start_dwell_s, 0.0, 3600.0)
         _check_range(p + "low_rtt_nack_ms", self.low_rtt_nack_ms, -1, 60_000)
         _check_range(p + "high_rtt_nack_ms", self.high_rtt_nack_ms, -1, 60_000)
         if self.high_rtt_nack_ms >= 0 and self.low_rtt_nack_ms > self.high_rtt_nack_ms:
