@@ -326,6 +326,9 @@ def test_end_to_end_errors(tmp_path, capsys):
     one_line_error(capsys, "garbage.down: not a readable trace")
     assert main(["replay", "constant-1mbps", "--policy", "nope", "--json", str(out)]) == 2
     one_line_error(capsys, "--policy nope")
+    missing = tmp_path / "nothere.toml"
+    assert main(["replay", "constant-1mbps", "--policy", str(missing)]) == 2
+    one_line_error(capsys, "nothere.toml: No such file or directory")
     assert list(tmp_path.iterdir()) == [bad]
 
 
