@@ -311,14 +311,32 @@ def test_matches_reference_mahimahi(sched, pk, queue):
     assert arr.tolist() == [r * MS if r >= 0 else -1 for r in ref]
 
 
-@given(schedules, packets, st.sampled_from(["infinite", "droptail"]), st.integers(0, 80))
-def test_fifo_engine_matches_event_engine(sched, pk, queue, delay_ms):
+@given(
+    schedules,
+    packets,
+    st.sampled_from(["infinite", "droptail"]),
+    st.integers(0, 80),
+    st.booleans(),
+    st.sampled_from(["uplink", "downlink"]),
+)
+def test_fifo_engine_matches_event_engine(sched, pk, queue, delay_ms, repeat, direction):
     tr = Trace.from_opportunities(sched if sched[-1] > 0 else [*sched, 1])
     send, size = _send(pk)
-    kw = {} if queue == "infinite" else {"queue_packets": 4}
-    a = mo.Link(tr, delay_ms, queue, **kw).transmit(send, size)
-    b = mo.Link(tr, delay_ms, queue, engine="events", **kw).transmit(send, size)
-    assert a.tolist() == b.tolist()
+    kw = {"repeat": repeat, "direction": direction, "loss": 0.1, "seed": 3}
+    if queue == "droptail":
+        kw["queue_packets"] = 4
+    a_link = mo.Link(tr, delay_ms, queue, **kw)
+    b_link = mo.Link(tr, delay_ms, queue, engine="events", **kw)
+    assert a_link.transmit(send, size).tolist() == b_link.transmit(send, size).tolist()
+    # the Python face of the contract agrees too, packet by packet
+    c_link = mo.Link(tr, delay_ms, queue, engine="events", **kw)
+    d_link = mo.Link(tr, delay_ms, queue, **kw)
+    for i, (t, b) in enumerate(zip(send.tolist(), size.tolist(), strict=True)):
+        assert c_link.enqueue(t, b, i) == d_link.enqueue(t, b, i)
+        c_tags, c_arr = c_link.advance(t)
+        d_tags, d_arr = d_link.advance(t)
+        assert c_tags.tolist() == d_tags.tolist() and c_arr.tolist() == d_arr.tolist()
+        assert c_link.queued_bytes == d_link.queued_bytes
 
 
 @given(
@@ -451,6 +469,7 @@ def test_capacity_and_queue_ms():
     assert mo.Link(tr, queue_ms=100).config.limit_bytes == 150_400
     assert mo.Link(tr, queue_ms=100).config.queue == "droptail"
     assert mo.Link(tr, queue_packets=10, queue="codel").config.limit_packets == 10
+    assert link.trace is tr
 
 
 @pytest.mark.parametrize(
@@ -490,3 +509,37 @@ def test_link_accepts_a_path(tmp_path):
     p = tmp_path / "t.down"
     p.write_text("1\n")
     assert mo.Link(p).transmit([0], [100]).tolist() == [1000]
+
+
+@pytest.mark.parametrize("queue", ["infinite", "codel"])
+def test_extreme_times_never_overflow(queue):
+    kw = {} if queue == "infinite" else {"queue_packets": 5}
+    tr = Trace.from_opportunities(list(range(1, 50_001)))  # many opportunities per period
+    link = mo.Link(tr, 10, queue, **kw)
+    big = 2**63 - 1
+    assert link.enqueue(2**62, 100, 1)
+    tags, arr = link.advance(big)
+    assert tags.tolist() == [1] and arr[0] > 0
+    assert link.capacity_bps(-big, big) >= 0
+    assert link.capacity_bps(big - 5, big) >= 0
+    assert mo.Link(tr).transmit([2**62], [100])[0] > 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("queue", ["codel", "drophead", "droptail"])
+def test_bursty_overload_matches_reference(seed, queue):
+    # on/off bursts at twice the capacity on a variable trace: CoDel enters and leaves its
+    # dropping state many times; drophead and droptail overflow
+    rng = np.random.default_rng(seed)
+    sched = np.sort(rng.integers(1, 400, 60)).tolist()
+    gaps = np.where(rng.random(3000) < 0.8, rng.integers(0, 2, 3000), rng.integers(0, 12, 3000))
+    send_ms = np.cumsum(gaps).tolist()
+    sizes = rng.integers(60, 1504, 3000).tolist()
+    # CoDel gets a limit it never reaches, so every drop is an AQM decision
+    limit = 100_000 if queue == "codel" else 60
+    arr = mo.Link(Trace.from_opportunities(sched), queue=queue, queue_packets=limit).transmit(
+        np.asarray(send_ms) * MS, sizes
+    )
+    ref = RefMahimahi(sched, queue, limit_packets=limit).run(send_ms, sizes)
+    assert arr.tolist() == [r * MS if r >= 0 else -1 for r in ref]
+    assert (arr < 0).any()

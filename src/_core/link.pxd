@@ -2,6 +2,7 @@
 # byte by byte) behind one of its queues (infinite, droptail, drophead, codel), with a fixed
 # one-way delay placed as the Mahimahi shells nest, and loss at the entrance.
 # docs/link.md describes the semantics; link.pyx implements them.
+cimport cython
 from libc.stdint cimport int64_t, uint32_t
 
 from mediaopt._core.rng cimport Xoshiro256
@@ -53,6 +54,7 @@ cdef struct Settled:
     int64_t settle_us         # link-clock time its fate became known (us)
 
 
+@cython.final
 cdef class Link:
     # ---- trace (one period), read-only after construction ----
     cdef object _sched_owner          # the int64 numpy array behind sched
@@ -60,6 +62,7 @@ cdef class Link:
     cdef Py_ssize_t n_sched           # number of opportunities per period (>= 1)
     cdef int64_t period_us            # trace period (duration), us; the schedule repeats with it
     cdef bint repeat                  # loop the trace (Mahimahi's default) or stop at its end
+    cdef int64_t horizon_us           # times are clamped here so opportunity counts never overflow
     cdef object _col_owner            # numpy arrays behind the optional columns
     cdef const int64_t* col_t_us      # start times of the loss/delay column steps, us
     cdef const double* col_loss       # per-step loss probability, or NULL
@@ -119,6 +122,10 @@ cdef class Link:
     cdef Py_ssize_t out_cap
     cdef Py_ssize_t out_head
     cdef Py_ssize_t out_len
+    # transmit() with the FIFO engine writes arrivals straight into its result array
+    cdef int64_t* direct_arr          # result array, or NULL
+    cdef int64_t direct_first_tag     # tag of direct_arr[0]
+    cdef int64_t direct_n             # length of direct_arr
 
     # ---- counters ----
     cdef int64_t n_offered            # packets offered
@@ -128,10 +135,20 @@ cdef class Link:
     cdef bint oom                     # a buffer could not grow: the Python layer raises MemoryError
 
     # ---- the contract used by the replay loop (CONTRACTS.md); never changes ----
+    # Offer one packet sent at send_us (non-decreasing across calls and not before the last
+    # c_advance; an earlier time is treated as that time). Returns 0 when accepted, 1 when
+    # dropped at once (loss at the entrance, full droptail/codel queue, drophead packet that
+    # alone breaks the byte limit, repeat=False trace already over).
     cdef int c_enqueue(self, int64_t send_us, int64_t size_bytes, int64_t tag) noexcept nogil
+    # Write (tag, arrival_us) of packets whose fate is known at until_us (last byte left the
+    # bottleneck by then, or dropped after acceptance: arrival -1), in settling order; arrival
+    # may be later than until_us (propagation delay). Returns the count; equal to cap means
+    # call again. Moves the link clock to until_us. Never loops per millisecond.
     cdef Py_ssize_t c_advance(self, int64_t until_us, int64_t* tag_out, int64_t* arrival_us_out,
                               Py_ssize_t cap) noexcept nogil
+    # Mean capacity of the trace over [t0_us, t1_us) in bit/s (trace time; t1 <= t0 -> 1 ms).
     cdef int64_t c_capacity_bps(self, int64_t t0_us, int64_t t1_us) noexcept nogil
+    # Bytes waiting in the queue (Mahimahi's queue size: not the packet being carried).
     cdef int64_t c_queued_bytes(self) noexcept nogil
 
     # ---- internals ----

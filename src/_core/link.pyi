@@ -11,7 +11,7 @@ from mediaopt._trace_model import Trace
 OPPORTUNITY_BYTES: int
 CODEL_TARGET_MS: int
 CODEL_INTERVAL_MS: int
-QUEUE_KINDS: dict[str, int]
+QUEUE_KINDS: tuple[str, ...]
 DIRECTIONS: tuple[str, ...]
 
 class Link:
@@ -42,6 +42,8 @@ class Link:
     def queued_bytes(self) -> int: ...
     @property
     def stats(self) -> dict[str, int]: ...
+    @property
+    def trace(self) -> Trace: ...
     @property
     def config(self) -> LinkConfig: ...
     def _configure(self, cfg: Any) -> None: ...

@@ -15,8 +15,9 @@ Two engines share the state:
 
 from libc.math cimport log, sqrt
 from libc.stdint cimport INT64_MAX, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcpy
+from libc.stdlib cimport free, malloc
+
+cimport cython
 
 import numpy as np
 
@@ -31,7 +32,8 @@ CODEL_INTERVAL_MS = 100
 cdef int64_t OPP_BYTES = 1504
 cdef int64_t NEVER = INT64_MAX
 
-QUEUE_KINDS = {"infinite": 0, "droptail": 1, "drophead": 2, "codel": 3}
+#: Queue disciplines (Mahimahi's names) and where the delay sits (see docs/link.md).
+QUEUE_KINDS = ("infinite", "droptail", "drophead", "codel")
 DIRECTIONS = ("uplink", "downlink")
 
 
@@ -54,6 +56,7 @@ cdef inline Py_ssize_t _bisect_right(const int64_t* a, Py_ssize_t n, int64_t x) 
     return lo
 
 
+@cython.final
 cdef class Link:
     """A bottleneck link that behaves like Mahimahi's ``mm-delay D mm-link TRACE``.
 
@@ -82,6 +85,7 @@ cdef class Link:
         self.col_t_us = NULL
         self.col_loss = NULL
         self.col_delay_us = NULL
+        self.direct_arr = NULL
 
     def __dealloc__(self):
         free(self.q)
@@ -136,6 +140,12 @@ cdef class Link:
         self.period_us = cfg.period_us
         self.repeat = cfg.repeat
         self.end_us = sched[self.n_sched - 1]
+        # keep loops * n_sched and base_us + period far from int64 overflow (~73,000 years)
+        horizon = (INT64_MAX // 4) // self.n_sched
+        if horizon < (INT64_MAX // 4) // self.period_us:
+            self.horizon_us = horizon * self.period_us
+        else:
+            self.horizon_us = INT64_MAX // 4
         self._col_owner = (cfg.col_t_us, cfg.col_loss, cfg.col_delay_us)
         self.n_col = 0
         if cfg.col_t_us is not None:
@@ -267,13 +277,13 @@ cdef class Link:
                 self.oom = True
                 return -1
             for i in range(self.q_len):
-                j = (self.q_head + i) % self.q_cap
+                j = (self.q_head + i) & (self.q_cap - 1)
                 grown[i] = self.q[j]
             free(self.q)
             self.q = grown
             self.q_cap = new_cap
             self.q_head = 0
-        i = (self.q_head + self.q_len) % self.q_cap
+        i = (self.q_head + self.q_len) & (self.q_cap - 1)
         self.q[i].tag = tag
         self.q[i].entry_us = entry_us
         self.q[i].size_bytes = size_bytes
@@ -285,9 +295,7 @@ cdef class Link:
     cdef QPacket _q_pop(self) noexcept nogil:
         # Caller guarantees q_len > 0.
         cdef QPacket p = self.q[self.q_head]
-        self.q_head += 1
-        if self.q_head == self.q_cap:
-            self.q_head = 0
+        self.q_head = (self.q_head + 1) & (self.q_cap - 1)
         self.q_len -= 1
         self.q_bytes -= p.size_bytes
         return p
@@ -295,6 +303,14 @@ cdef class Link:
     cdef int _settle(self, int64_t tag, int64_t arrival_us, int64_t settle_us) noexcept nogil:
         cdef Py_ssize_t new_cap, i, j
         cdef Settled* grown
+        if arrival_us < 0:
+            self.n_lost_later += 1
+        else:
+            self.n_delivered += 1
+        if self.direct_arr != NULL:
+            if self.direct_first_tag <= tag < self.direct_first_tag + self.direct_n:
+                self.direct_arr[tag - self.direct_first_tag] = arrival_us
+            return 0
         if self.out_len == self.out_cap:
             new_cap = 64 if self.out_cap == 0 else self.out_cap * 2
             grown = <Settled*>malloc(new_cap * sizeof(Settled))
@@ -302,21 +318,17 @@ cdef class Link:
                 self.oom = True
                 return -1
             for i in range(self.out_len):
-                j = (self.out_head + i) % self.out_cap
+                j = (self.out_head + i) & (self.out_cap - 1)
                 grown[i] = self.out[j]
             free(self.out)
             self.out = grown
             self.out_cap = new_cap
             self.out_head = 0
-        i = (self.out_head + self.out_len) % self.out_cap
+        i = (self.out_head + self.out_len) & (self.out_cap - 1)
         self.out[i].tag = tag
         self.out[i].arrival_us = arrival_us
         self.out[i].settle_us = settle_us
         self.out_len += 1
-        if arrival_us < 0:
-            self.n_lost_later += 1
-        else:
-            self.n_delivered += 1
         return 0
 
     # ------------------------------------------------------------------ loss and delay
@@ -409,6 +421,8 @@ cdef class Link:
             size_bytes = 1
         if send_us < self.last_send_us:
             send_us = self.last_send_us  # calls must not go back in time; clamp, never crash
+        if send_us > self.horizon_us:
+            send_us = self.horizon_us
         self.last_send_us = send_us
         self.n_offered += 1
         if self._lost_on_entry(send_us):
@@ -427,13 +441,25 @@ cdef class Link:
 
     cdef Py_ssize_t c_advance(self, int64_t until_us, int64_t* tag_out, int64_t* arrival_us_out,
                               Py_ssize_t cap) noexcept nogil:
-        cdef int64_t limit = until_us + self.entry_offset_us
+        cdef int64_t limit
+        if until_us >= self.horizon_us:
+            # the end of time: every packet's fate is known
+            self.last_send_us = self.horizon_us
+            if not self.fifo_engine:
+                self._drain()
+            self.q_len = 0
+            self.q_bytes = 0
+            return self._pop_out(NEVER, tag_out, arrival_us_out, cap)
+        limit = until_us + self.entry_offset_us
         # the clock moves to until_us: a later packet cannot be sent before it
         if until_us > self.last_send_us:
             self.last_send_us = until_us
         if self.fifo_engine:
             while self.q_len > 0 and self.q[self.q_head].start_us <= limit:
                 self._q_pop()
+            if not self.repeat and limit >= self.end_us:
+                self.q_len = 0  # the trace is over: what waited is lost (settled already)
+                self.q_bytes = 0
         else:
             self._rationalize(limit)
         return self._pop_out(limit, tag_out, arrival_us_out, cap)
@@ -450,14 +476,14 @@ cdef class Link:
             tag_out[n] = s.tag
             arrival_us_out[n] = s.arrival_us
             n += 1
-            self.out_head += 1
-            if self.out_head == self.out_cap:
-                self.out_head = 0
+            self.out_head = (self.out_head + 1) & (self.out_cap - 1)
             self.out_len -= 1
         return n
 
     cdef int64_t c_capacity_bps(self, int64_t t0_us, int64_t t1_us) noexcept nogil:
         cdef int64_t n_opps
+        t0_us = min(max(t0_us, -self.horizon_us), self.horizon_us)
+        t1_us = min(max(t1_us, -self.horizon_us), self.horizon_us)
         if t1_us <= t0_us:
             t1_us = t0_us + 1000
         n_opps = self._count_le(t1_us - 1) - self._count_le(t0_us - 1)
@@ -478,7 +504,9 @@ cdef class Link:
         if entry_us > self.clock_us:
             self.clock_us = entry_us
         if not self.repeat and entry_us >= self.end_us:
-            return 1  # the trace is over: nothing will ever carry this packet
+            self.q_len = 0  # the trace is over: what waited is lost (settled already)
+            self.q_bytes = 0
+            return 1  # ... and nothing will ever carry this packet
         if not self._good_with(self.q_bytes + size_bytes, self.q_len + 1):
             return 1
         if self.tail_dead:
@@ -686,12 +714,11 @@ cdef class Link:
         c.n_dropped_at_once = self.n_dropped_at_once
         c.n_lost_later = self.n_lost_later
         c.n_delivered = self.n_delivered
-        cdef Py_ssize_t i
+        cdef Py_ssize_t i, j
         for i in range(self.q_len):
-            c._q_push(self.q[(self.q_head + i) % self.q_cap].tag,
-                      self.q[(self.q_head + i) % self.q_cap].entry_us,
-                      self.q[(self.q_head + i) % self.q_cap].size_bytes,
-                      self.q[(self.q_head + i) % self.q_cap].start_us)
+            j = (self.q_head + i) & (self.q_cap - 1)
+            c._q_push(self.q[j].tag, self.q[j].entry_us, self.q[j].size_bytes,
+                      self.q[j].start_us)
         return c
 
     # ------------------------------------------------------------------ Python API
@@ -724,9 +751,17 @@ cdef class Link:
         cdef int64_t[::1] arr = np.empty(max(n, 1) + 64, dtype=np.int64)
         cdef Py_ssize_t cap = tags.shape[0]
         cdef Link sim
-        with nogil:
-            for i in range(n):
-                self.c_enqueue(send[i], size[i], first_tag + i)
+        if self.fifo_engine and n:
+            # FIFO answers are final at enqueue: write them straight into the result
+            self.direct_arr = &res[0]
+            self.direct_first_tag = first_tag
+            self.direct_n = n
+        try:
+            with nogil:
+                for i in range(n):
+                    self.c_enqueue(send[i], size[i], first_tag + i)
+        finally:
+            self.direct_arr = NULL
         if self.oom:
             raise MemoryError("Link: could not grow a packet buffer")
         # every packet of this call already settled (all of them in the FIFO engine)
@@ -809,6 +844,11 @@ cdef class Link:
             "lost_later": self.n_lost_later,
             "delivered": self.n_delivered,
         }
+
+    @property
+    def trace(self):
+        """The :class:`mediaopt.traces.Trace` this link replays."""
+        return self._config.trace
 
     @property
     def config(self):
