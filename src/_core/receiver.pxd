@@ -10,7 +10,7 @@ cdef enum FrameState:
     FRAME_UNDECODABLE = 3   # complete or not, its reference chain is broken
 
 cdef enum:
-    SEQ_RING = 65536        # media sequence numbers remembered (received flag, frame map)
+    SEQ_RING = 16384        # media sequence numbers remembered (received flag, frame map)
     MAX_NACK = 1000         # NACK list size (libwebrtc kMaxNackPackets); overflow -> PLI
     MAX_NACK_RETRIES = 10   # libwebrtc kMaxNackRetries
     TRANSIT_WINDOW = 32     # decoded frames the jitter buffer's base transit is taken over

@@ -11,7 +11,7 @@ from mediaopt._core.receiver cimport Receiver
 from mediaopt._core.sender cimport VideoSource
 
 cdef enum:
-    TX_RING = 65536         # transport-wide sequence numbers remembered (power of two)
+    TX_RING = 16384         # transport-wide sequence numbers remembered (power of two)
     RTX_RING = 8192         # video packets kept for retransmission (power of two)
     ADV_CAP = 256           # settled packets taken from the link per c_advance call
 

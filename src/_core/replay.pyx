@@ -701,11 +701,15 @@ cdef class ReplayLoop:
         """The interval log as numpy arrays (IntervalLog's columns)."""
         cdef Py_ssize_t n = self.n_iv
         cdef Py_ssize_t i
+        cdef int64_t t1
         t_us = np.arange(n, dtype=np.int64) * self.interval_us
         cap = np.empty(n, dtype=np.int64)
+        cdef int64_t[::1] cv = cap
         for i in range(n):
-            cap[i] = self.link.c_capacity_bps(i * self.interval_us,
-                                             min((i + 1) * self.interval_us, self.end_us))
+            t1 = (i + 1) * self.interval_us
+            if t1 > self.end_us:
+                t1 = self.end_us
+            cv[i] = self.link.c_capacity_bps(i * self.interval_us, t1)
         return {
             "t_us": t_us,
             "capacity_bps": cap,

@@ -25,6 +25,8 @@ cdef double CODEC_DB_PER_DECADE = 9.0
 cdef double UPSCALE_REF_DB = 39.0
 cdef double MIN_DB = 10.0
 cdef double MAX_DB = 60.0
+# Frame dropper bucket ceiling, seconds of the requested rate.
+cdef double MAX_DROP_BUCKET_S = 0.5
 
 
 cdef double c_quality_db(double bits_per_frame, int32_t width, int32_t height,
@@ -123,6 +125,11 @@ cdef class VideoSource:
         if bitrate_bps == self.requested_bps and self.req_count == 0:
             return
         self.requested_bps = bitrate_bps
+        if self.frames_encoded == 0 and self.frames_dropped == 0:
+            # Before the first frame the encoder is simply configured: no reaction lag.
+            self.encoder_bps = bitrate_bps
+            self.req_count = 0
+            return
         cdef int slot
         if self.req_count == RATE_QUEUE_CAP:
             # Full: the newest pending request is replaced (it has not taken effect yet).
@@ -150,11 +157,24 @@ cdef class VideoSource:
             self.encoder_bps = self.req_bps[self.req_head]
             self.req_head = (self.req_head + 1) % RATE_QUEUE_CAP
             self.req_count -= 1
-        cdef double enc_frame_bits = <double>self.encoder_bps / fps
-        cdef double budget_bits = <double>self.requested_bps / fps
         cdef bint key = self.key_pending
         if width != self.last_width or height != self.last_height:
-            key = True          # a new resolution starts with an intra frame
+            # A new resolution reconfigures the encoder: it starts with an intra frame and
+            # takes the latest requested rate at once (no reaction lag).
+            key = True
+            self.encoder_bps = self.requested_bps
+            self.req_count = 0
+            self.enc_bucket_bits = 0.0
+        cdef double enc_frame_bits = <double>self.encoder_bps / fps
+        cdef double budget_bits = <double>self.requested_bps / fps
+        # libwebrtc's VP8 wrapper caps an intra frame at max(300 %, 0.5 x 600 ms x fps / 10 %)
+        # of a frame's budget (LibvpxVp8Encoder::MaxIntraTarget), so at low frame rates key
+        # frames are relatively smaller.
+        cdef double key_ratio = 0.3 * fps
+        if key_ratio < 3.0:
+            key_ratio = 3.0
+        if key_ratio > self.keyframe_ratio:
+            key_ratio = self.keyframe_ratio
         if (keyframe_interval_s > 0.0 and self.last_key_us >= 0
                 and now_us - self.last_key_us >= <int64_t>(keyframe_interval_s * 1e6)):
             key = True
@@ -178,7 +198,7 @@ cdef class VideoSource:
         cdef double bits
         cdef double target_bits
         if key:
-            bits = self.keyframe_ratio * enc_frame_bits * (1.0 + noise)
+            bits = key_ratio * enc_frame_bits * (1.0 + noise)
         else:
             # The encoder's rate control repays earlier overshoot (key frames) over payback_s.
             target_bits = enc_frame_bits - self.enc_bucket_bits / (self.payback_s * fps + 1.0)
@@ -192,9 +212,21 @@ cdef class VideoSource:
         self.enc_bucket_bits += bits - enc_frame_bits
         if self.enc_bucket_bits < -2.0 * enc_frame_bits:
             self.enc_bucket_bits = -2.0 * enc_frame_bits
-        self.drop_bucket_bits += bits - budget_bits
+        # A key frame counts at the size expected of one (libwebrtc's FrameDropper spreads
+        # key frames instead of dropping after them); only overshoot beyond that counts.
+        if key:
+            self.drop_bucket_bits += bits - key_ratio * budget_bits
+        else:
+            self.drop_bucket_bits += bits - budget_bits
         if self.drop_bucket_bits < 0.0:
             self.drop_bucket_bits = 0.0
+        # The bucket holds at most MAX_DROP_BUCKET_S of the requested rate, so one huge
+        # overshoot costs a bounded run of skipped frames.
+        cdef double cap_s = MAX_DROP_BUCKET_S
+        if cap_s < 2.0 * self.drop_window_s:
+            cap_s = 2.0 * self.drop_window_s
+        if self.drop_bucket_bits > cap_s * <double>self.requested_bps:
+            self.drop_bucket_bits = cap_s * <double>self.requested_bps
 
         cdef int32_t layers = temporal_layers
         if layers < 1:
