@@ -17,9 +17,9 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from mediaopt.replay import replay
 
 from mediaopt import traces as mo_traces
+from mediaopt.replay import replay
 
 # Licence and README files sit next to recorded traces; they are not traces.
 NOT_TRACES = ("license", "copying", "readme", "upstream-readme")
@@ -68,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
                 row[(label, policy)] = res.metrics[key]
         rows.append(pd.Series(row, name=name))
 
-    table = pd.DataFrame(rows)
-    table.columns = pd.MultiIndex.from_tuples(table.columns)
+    # metric by metric, policy A next to policy B
+    order = [(label, policy) for label in COLUMNS.values() for policy in (a, b)]
+    table = pd.DataFrame(rows)[order]
+    table.columns = pd.MultiIndex.from_tuples(order)
     shown = table.copy()
     for policy in (a, b):
         shown[("usable", policy)] = table[("usable", policy)].map("{:.2%}".format)

@@ -286,3 +286,60 @@ def test_replay_is_registered_and_runs_as_module():
 
 # ----------------------------------------------------------------------------------------
 # end to end: the real replay, small durations
+
+
+def test_end_to_end_bundled_trace_is_deterministic(tmp_path, capsys):
+    from mediaopt.metrics import METRIC_NAMES
+
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"r{i}.json"
+        args = ["replay", "constant-1mbps", "--policy", "gcc", "--duration-s", "3"]
+        assert main([*args, "--json", str(out), "--quiet"]) == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    doc = json.loads(outs[0])
+    (res,) = doc["results"]
+    assert (res["trace"], res["policy"], res["seed"]) == ("constant-1mbps", "gcc", 0)
+    assert list(res["metrics"]) == list(METRIC_NAMES)
+    assert res["metrics"]["duration_s"] == 3.0
+    assert "trace constant-1mbps (3 s)" in capsys.readouterr().out
+
+
+def test_end_to_end_recorded_trace_and_outputs(shared_traces, tmp_path, capsys):
+    trace = shared_traces / "mahimahi" / "Verizon-LTE-short.down"
+    csv, report = tmp_path / "r.csv", tmp_path / "r.html"
+    args = ["replay", str(trace), "--policy", "gcc", "--policy", "surgical", "--duration-s", "2"]
+    assert main([*args, "--csv", str(csv), "--report", str(report)]) == 0
+    table = pd.read_csv(csv)
+    assert list(table["policy"]) == ["gcc", "surgical"]
+    assert (table["duration_s"] == 2.0).all()
+    assert report.read_text().count("data:image/png;base64,") == 2
+    assert "[2/2]" in capsys.readouterr().err
+
+
+def test_end_to_end_errors(tmp_path, capsys):
+    bad = tmp_path / "garbage.down"
+    bad.write_text("not a trace\n")
+    out = tmp_path / "r.json"
+    assert main(["replay", str(bad), "--json", str(out)]) == 2
+    one_line_error(capsys, "garbage.down: not a readable trace")
+    assert main(["replay", "constant-1mbps", "--policy", "nope", "--json", str(out)]) == 2
+    one_line_error(capsys, "--policy nope")
+    missing = tmp_path / "nothere.toml"
+    assert main(["replay", "constant-1mbps", "--policy", str(missing)]) == 2
+    one_line_error(capsys, "nothere.toml: No such file or directory")
+    assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_example_compares_two_policies(capsys):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "compare_policies.py"
+    spec = importlib.util.spec_from_file_location("compare_policies", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--duration-s", "2", "--policies", "gcc", "followup"]) == 0
+    out = capsys.readouterr().out
+    assert "gcc: tier met on" in out and "followup: tier met on" in out
+    assert "constant-1mbps" in out

@@ -271,6 +271,20 @@ def test_low_frame_rate_window_is_unusable():
     assert ts["usable"][2] and ts["usable"][6]
 
 
+def test_frames_in_flight_at_the_end_are_not_undecodable():
+    capture = np.arange(0, 5000, 40.0)  # 125 frames, delay 150 ms
+    render = capture + 150.0
+    render[10] = render[20] = -1.0  # two lost mid-session
+    m = metrics(frame_log(capture, render), duration_s=5.0)
+    # shown up to capture 4840 (render 4990); captures 4880..4960 are in flight at 5 s
+    # (within 150 ms of the end) with render >= 5000: neither shown nor undecodable
+    assert m["frames_undecodable"] == 2.0
+    render[-2:] = -1.0  # lost near the end: still within the last 150 ms, not counted
+    render[-5] = -1.0  # captured at 4800 < 5000 - 150: counted
+    m = metrics(frame_log(capture, render), duration_s=5.0)
+    assert m["frames_undecodable"] == 3.0
+
+
 def test_superseded_frame_is_not_displayed():
     capture = np.arange(60) * 40.0
     render = capture + 100.0

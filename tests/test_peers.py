@@ -120,3 +120,19 @@ def test_clear_error_without_aiortc(monkeypatch):
     monkeypatch.setitem(sys.modules, "aiortc.rate", None)
     with pytest.raises(ImportError, match=r"pip install 'mediaopt\[test\]'"):
         AiortcRemb()
+
+
+def test_runs_in_the_replay_loop():
+    import math
+
+    from mediaopt import traces
+    from mediaopt.replay import replay
+
+    trace = traces.bundled()["constant-1mbps"]
+    peer = AiortcRemb(start_bps=300_000, min_bps=30_000, max_bps=2_000_000)
+    res = replay(trace, "gcc", estimator=peer, duration_s=8, seed=1)
+    assert all(math.isfinite(v) for v in res.metrics.values())
+    assert res.metrics["goodput_kbps"] > 0
+    targets = res.intervals.target_bps
+    assert targets.min() >= 30_000 and targets.max() <= 2_000_000
+    assert (targets != 300_000).any()  # aiortc's estimate took over after its start-up

@@ -542,6 +542,17 @@ def timeseries(frames: FrameLog, intervals: IntervalLog, profile: ProfileLike) -
     return df
 
 
+def _undecodable(frames: FrameLog, shown: _Shown, end_us: int) -> float:
+    """Never-rendered frames, leaving out those still in flight when the session ends.
+
+    A frame captured less than the path's latency at the end (the frame delay of the last
+    shown frame) before the end could not have rendered in time even on a healthy path.
+    """
+    tail_us = int(shown.render_us[-1] - shown.capture_us[-1]) if shown.render_us.size else 0
+    due = frames.capture_us < end_us - tail_us
+    return float(np.count_nonzero((frames.render_us < 0) & due))
+
+
 def _ratio(num: float, den: float) -> float:
     return min(max(num / den, 0.0), 1.0) if den > 0 else 0.0
 
@@ -596,9 +607,7 @@ def session_metrics(
         "freeze_s": freeze_s,
         "freeze_ratio": _ratio(freeze_s, duration_s),
         "packet_loss": _ratio(lost_pk, sent_pk),
-        "frames_undecodable": float(
-            np.count_nonzero((frames.render_us < 0) & (frames.capture_us < end_us))
-        ),
+        "frames_undecodable": _undecodable(frames, shown, end_us),
         "fps_mean": n_shown / duration_s if duration_s > 0 else 0.0,
         "height_mean": height_mean,
         "quality_mean": quality_mean,

@@ -145,6 +145,9 @@ def plot_session(result: ResultLike, *, width_in: float = 9.0, dpi: int = 80) ->
     ax_rate.set_title(f"{result.trace_name} — {result.policy_name}", fontsize="medium")
     if "frame_delay_ms" in ts:
         delay = np.asarray(ts["frame_delay_ms"], dtype=float)
+        if "frames" in ts:
+            # a second with no frame shown has no frame delay: leave a gap in the line
+            delay = np.where(np.asarray(ts["frames"]) > 0, delay, np.nan)
         ax_delay.plot(t, delay, color="tab:red", lw=1.2, label="frame delay (max per s)")
     if "frozen" in ts:
         for start in t[np.asarray(ts["frozen"], dtype=bool)]:

@@ -238,8 +238,11 @@ def run(args: argparse.Namespace) -> int:
     for spec in policy_specs:
         try:
             policies.append(be.load_policy(spec))
-        except (KeyError, ValueError, OSError) as exc:
-            msg = exc.args[0] if exc.args else exc
+        except OSError as exc:
+            raise UsageError(f"--policy {spec}: {exc.strerror or exc}") from None
+        except (KeyError, ValueError) as exc:
+            # KeyError's str() adds quotes; show its message as written
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             raise UsageError(f"--policy {spec}: {msg}") from None
     traces = _resolve_traces(args.traces, args.bundled, be)
 
