@@ -650,6 +650,13 @@ cdef class ReplayLoop:
                 if self.est is not None:
                     self.est.c_process(now)
                     self._pop_probes(now)
+                    # The periodic tick may move the target too (OnProcessInterval).
+                    tp = self.est.c_target_bps()
+                    if tp != self.target_bps:
+                        self.target_bps = tp
+                        self._apply(now)
+                    else:
+                        self.pacer.c_set_rate(self.est.c_pacing_bps())
                 t_proc += self.process_interval_us
             if t_frame <= now:
                 self._encode_frame(now)
