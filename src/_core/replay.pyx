@@ -252,7 +252,7 @@ cdef class ReplayLoop:
             if d < self.last_deliver_us:
                 d = self.last_deliver_us          # the reverse path does not reorder
             self.last_deliver_us = d
-        cdef Msg* m = &self.msgs[(self.msg_head + self.msg_len) % self.msg_cap]
+        cdef Msg* m = &self.msgs[(self.msg_head + self.msg_len) & (self.msg_cap - 1)]
         m.gen_us = gen_us
         m.deliver_us = d
         m.a = a
@@ -268,7 +268,7 @@ cdef class ReplayLoop:
             for i in range(n):
                 idx = self.adv_tag[i] - self.msg_serial_head
                 if 0 <= idx < self.msg_len:
-                    self.msgs[(self.msg_head + idx) % self.msg_cap].deliver_us = self.adv_arr[i]
+                    self.msgs[(self.msg_head + idx) & (self.msg_cap - 1)].deliver_us = self.adv_arr[i]
             if n < ADV_CAP:
                 break
 
@@ -329,8 +329,8 @@ cdef class ReplayLoop:
                     self.arr = grown
                     self.arr_head = 0
                     self.arr_cap *= 2
-                self.arr[(self.arr_head + self.arr_len) % self.arr_cap].tseq = tag
-                self.arr[(self.arr_head + self.arr_len) % self.arr_cap].arrival_us = at
+                self.arr[(self.arr_head + self.arr_len) & (self.arr_cap - 1)].tseq = tag
+                self.arr[(self.arr_head + self.arr_len) & (self.arr_cap - 1)].arrival_us = at
                 self.arr_len += 1
             if n < ADV_CAP:
                 break
@@ -341,7 +341,7 @@ cdef class ReplayLoop:
                 break
             tag = a.tseq
             at = a.arrival_us
-            self.arr_head = (self.arr_head + 1) % self.arr_cap
+            self.arr_head = (self.arr_head + 1) & (self.arr_cap - 1)
             self.arr_len -= 1
             self._arrive(tag, at)
 
@@ -639,7 +639,7 @@ cdef class ReplayLoop:
                 m = self.msgs[self.msg_head]
                 if m.deliver_us > now:
                     break
-                self.msg_head = (self.msg_head + 1) % self.msg_cap
+                self.msg_head = (self.msg_head + 1) & (self.msg_cap - 1)
                 self.msg_len -= 1
                 self.msg_serial_head += 1
                 if m.deliver_us == -1:

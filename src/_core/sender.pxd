@@ -75,6 +75,10 @@ cdef class VideoSource:
     cdef int64_t last_key_us                # capture time of the last key frame, -1 = none
     cdef int64_t frames_since_key           # encoded frames since the last key frame
     cdef bint key_pending                   # a key frame was requested (PLI or policy)
+    cdef double q_bits                      # inputs and result of the last quality call
+    cdef int32_t q_width                    # (the rate and size change rarely: cache it)
+    cdef int32_t q_height
+    cdef double q_db
     cdef readonly int64_t frames_encoded    # counters
     cdef readonly int64_t frames_dropped
 

@@ -118,6 +118,10 @@ cdef class VideoSource:
         self.key_pending = True
         self.frames_encoded = 0
         self.frames_dropped = 0
+        self.q_bits = -1.0
+        self.q_width = 0
+        self.q_height = 0
+        self.q_db = 0.0
 
     cdef void c_request_rate(self, int64_t bitrate_bps, int64_t now_us) noexcept nogil:
         if bitrate_bps < 1000:
@@ -245,8 +249,13 @@ cdef class VideoSource:
         out.width = width
         out.height = height
         # Quality follows the rate the encoder works at (its quantiser), not the noisy size.
-        out.quality_db = c_quality_db(enc_frame_bits, width, height,
-                                      self.ref_width, self.ref_height)
+        if enc_frame_bits != self.q_bits or width != self.q_width or height != self.q_height:
+            self.q_bits = enc_frame_bits
+            self.q_width = width
+            self.q_height = height
+            self.q_db = c_quality_db(enc_frame_bits, width, height,
+                                     self.ref_width, self.ref_height)
+        out.quality_db = self.q_db
         # Temporal layering (L1T1/L1T2/L1T3 reference structures): a lost upper-layer frame
         # does not break the base layer's chain.
         if key:
