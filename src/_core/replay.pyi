@@ -1,7 +1,6 @@
 from typing import Any
 
 import numpy as np
-
 from mediaopt._core.adaptation import AdaptationCore
 from mediaopt._core.gcc import GccEstimator
 from mediaopt._core.link import Link
