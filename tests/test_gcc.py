@@ -133,8 +133,8 @@ def test_initial_probes_at_3x_and_6x_the_start_rate():
     assert [p["bitrate_bps"] for p in probes] == [900_000, 1_800_000]
     assert [p["cluster_id"] for p in probes] == [1, 2]
     assert all(p["min_probes"] == 5 for p in probes)
-    # 15 ms worth of bytes at the probe rate.
-    assert [p["min_bytes"] for p in probes] == [900_000 * 15 // 8000, 1_800_000 * 15 // 8000]
+    # 15 ms worth of bytes at the probe rate, rounded as DataRate * TimeDelta does.
+    assert [p["min_bytes"] for p in probes] == [1688, 3375]
     assert est.pop_probes(0) == []
 
 
