@@ -118,6 +118,7 @@ def test_is_the_compiled_class_and_exported():
     assert est.pacing_bps == 750_000
     assert est.delay_state is BandwidthUsage.NORMAL
     assert est.loss_ratio == 0.0
+    assert repr(est).startswith("GccEstimator(target_bps=300000, pacing_bps=750000, ")
 
 
 def test_start_is_clamped_into_min_max():

@@ -652,6 +652,11 @@ cdef class GccEstimator:
                         "min_bytes": nbytes})
         return out
 
+    def __repr__(self):
+        return (f"GccEstimator(target_bps={self.target_bps}, pacing_bps={self.pacing_bps}, "
+                f"delay_state={self.delay_state.value!r}, loss_ratio={self.loss_ratio:.3f}, "
+                f"min_bps={self.min_bps}, max_bps={self.max_bps})")
+
     @property
     def target_bps(self):
         """The target send rate, bps (within [min_bps, max_bps])."""
