@@ -153,3 +153,15 @@ def test_bad_arguments():
         InterArrivalDelta(reordered_reset_threshold=0)
     with pytest.raises(ValueError, match="size_bytes"):
         InterArrivalDelta().compute_deltas(0, 0, 0, -1)
+
+
+def test_a_burst_lasts_at_most_100ms():
+    ia = InterArrivalDelta()
+    # Packets sent 10 ms apart catch up with each other and arrive 1 ms apart: a burst,
+    # until it has lasted 100 ms; then a new group starts.
+    out = []
+    for i in range(201):
+        got = ia.compute_deltas(i * 10_000, 1_000_000 + i * 1_000, 2_000_000, 100)
+        if got is not None:
+            out.append((i, got))
+    assert out == [(200, (1_000_000, 100_000, 0))]

@@ -118,6 +118,7 @@ def test_is_the_compiled_class_and_exported():
     assert est.pacing_bps == 750_000
     assert est.delay_state is BandwidthUsage.NORMAL
     assert est.loss_ratio == 0.0
+    assert repr(est).startswith("GccEstimator(target_bps=300000, pacing_bps=750000, ")
 
 
 def test_start_is_clamped_into_min_max():
@@ -133,8 +134,8 @@ def test_initial_probes_at_3x_and_6x_the_start_rate():
     assert [p["bitrate_bps"] for p in probes] == [900_000, 1_800_000]
     assert [p["cluster_id"] for p in probes] == [1, 2]
     assert all(p["min_probes"] == 5 for p in probes)
-    # 15 ms worth of bytes at the probe rate.
-    assert [p["min_bytes"] for p in probes] == [900_000 * 15 // 8000, 1_800_000 * 15 // 8000]
+    # 15 ms worth of bytes at the probe rate, rounded as DataRate * TimeDelta does.
+    assert [p["min_bytes"] for p in probes] == [1688, 3375]
     assert est.pop_probes(0) == []
 
 

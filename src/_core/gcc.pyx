@@ -8,6 +8,12 @@ and RTT come from the feedback itself), and exposes the C contract the replay lo
 
 cimport cython
 from libc.stdint cimport INT64_MIN, int32_t, int64_t
+
+import numpy as np
+
+from mediaopt._validate import (
+    as_int64_array, check_int, check_nondecreasing, check_same_length,
+)
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
 
@@ -97,7 +103,6 @@ cdef class GccEstimator:
         free(self.buf_order)
 
     def __init__(self, start_bps=300_000, min_bps=30_000, max_bps=30_000_000, config=None):
-        from mediaopt._validate import check_int
         from mediaopt.bwe import GccConfig
         cfg = GccConfig() if config is None else config
         if not isinstance(cfg, GccConfig):
@@ -496,7 +501,6 @@ cdef class GccEstimator:
     # ------------------------------------------------------------------ Python API
 
     def _check_now(self, now_us):
-        from mediaopt._validate import check_int
         now = check_int("now_us", now_us, min_value=0)
         if self.st.last_now_us != INT64_MIN and now < self.st.last_now_us:
             raise ValueError(
@@ -510,8 +514,6 @@ cdef class GccEstimator:
         (``-1`` = lost), ``size_bytes`` and optionally ``probe_cluster_id`` (``-1`` = not
         a probe). ``now_us`` is when the feedback arrived; it never goes backwards.
         """
-        from mediaopt._validate import as_int64_array, check_same_length
-        import numpy as np
         s = as_int64_array("send_us", send_us, min_value=0)
         a = as_int64_array("arrival_us", arrival_us, min_value=0, allow=(-1,))
         z = as_int64_array("size_bytes", size_bytes, min_value=0, max_value=2**31 - 1)
@@ -555,10 +557,6 @@ cdef class GccEstimator:
         a client. The whole loop runs in C without the GIL: this is the fast path for
         replaying long packet streams.
         """
-        from mediaopt._validate import (
-            as_int64_array, check_nondecreasing, check_same_length,
-        )
-        import numpy as np
         s = as_int64_array("send_us", send_us, min_value=0)
         a = as_int64_array("arrival_us", arrival_us, min_value=0, allow=(-1,))
         z = as_int64_array("size_bytes", size_bytes, min_value=0, max_value=2**31 - 1)
@@ -621,7 +619,6 @@ cdef class GccEstimator:
 
     def on_packet_sent(self, send_us, size_bytes, probe_cluster_id=-1):
         """The pacer put a packet on the wire (feeds ALR detection and the RTT back-off)."""
-        from mediaopt._validate import check_int
         self.c_on_packet_sent(check_int("send_us", send_us, min_value=0),
                               check_int("size_bytes", size_bytes, min_value=0),
                               check_int("probe_cluster_id", probe_cluster_id, min_value=-1,
@@ -632,7 +629,6 @@ cdef class GccEstimator:
 
         In packet-feedback-only mode the next feedback report recomputes the RTT.
         """
-        from mediaopt._validate import check_int
         rtt = check_int("rtt_us", rtt_us, min_value=0)
         self.c_set_rtt(rtt, self._check_now(now_us))
 
@@ -651,6 +647,11 @@ cdef class GccEstimator:
             out.append({"bitrate_bps": rate, "cluster_id": cid, "min_probes": nprobes,
                         "min_bytes": nbytes})
         return out
+
+    def __repr__(self):
+        return (f"GccEstimator(target_bps={self.target_bps}, pacing_bps={self.pacing_bps}, "
+                f"delay_state={self.delay_state.value!r}, loss_ratio={self.loss_ratio:.3f}, "
+                f"min_bps={self.min_bps}, max_bps={self.max_bps})")
 
     @property
     def target_bps(self):

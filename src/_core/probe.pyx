@@ -2,7 +2,9 @@
 
 from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t, uint32_t
 
-from mediaopt._core._units cimport MO_NONE, rate_times, size_over_duration_bps
+from mediaopt._core._units cimport (
+    MO_NONE, rate_times, rate_times_duration_bytes, size_over_duration_bps,
+)
 
 
 # ----------------------------------------------------------------- ProbeBitrateEstimator
@@ -158,7 +160,8 @@ cdef inline void _initiate(ProbeControllerState* s, int64_t now_us, int64_t* rat
         cfg.cluster_id = s.next_cluster_id
         s.next_cluster_id += 1
         cfg.min_probes = s.min_probes
-        cfg.min_bytes = rate * s.min_duration_us // 8_000_000
+        # DataRate * TimeDelta: bytes rounded to nearest, as the pacer sizes a cluster.
+        cfg.min_bytes = rate_times_duration_bytes(rate, s.min_duration_us)
         if s.n_pending < PROBE_MAX_PENDING:
             s.pending[s.n_pending] = cfg
             s.n_pending += 1
