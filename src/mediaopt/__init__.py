@@ -4,7 +4,8 @@ The compiled core (``mediaopt._core``) runs the per-packet work; this package is
 See ``docs/architecture.md`` for the data path.
 """
 
-from mediaopt import policies
+from mediaopt import policies, traces
+from mediaopt._core.link import Link
 from mediaopt._version import __version__
 from mediaopt.adaptation import Adaptation, EncoderSettings
 from mediaopt.bwe import GccEstimator
@@ -18,7 +19,9 @@ __all__ = [
     "Adaptation",
     "EncoderSettings",
     "GccEstimator",
+    "Link",
     "__version__",
     "core_info",
     "policies",
+    "traces",
 ]
