@@ -99,6 +99,7 @@ setup(
     package_data={
         "mediaopt": ["py.typed", "data/*", "data/**/*"],
         "mediaopt._core": ["*.pyi", "*.pxd"],
+        "mediaopt.policies": ["builtin/*.toml"],
     },
     ext_modules=cythonize(
         _extensions(),
