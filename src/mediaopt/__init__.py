@@ -4,7 +4,10 @@ The compiled core (``mediaopt._core``) runs the per-packet work; this package is
 See ``docs/architecture.md`` for the data path.
 """
 
+from mediaopt import policies, traces
+from mediaopt._core.link import Link
 from mediaopt._version import __version__
+from mediaopt.adaptation import Adaptation, EncoderSettings
 from mediaopt.bwe import GccEstimator
 from mediaopt.core import core_info
 
@@ -13,7 +16,12 @@ LOST: int = -1
 
 __all__ = [
     "LOST",
+    "Adaptation",
+    "EncoderSettings",
     "GccEstimator",
+    "Link",
     "__version__",
     "core_info",
+    "policies",
+    "traces",
 ]
