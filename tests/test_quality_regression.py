@@ -33,7 +33,9 @@ SHARED_TRACES = (
 SHARED_DURATION_S = 120.0
 
 
-def _matrix(traces: dict[str, mo.traces.Trace], duration_s: float | None) -> dict[str, dict[str, float]]:
+def _matrix(
+    traces: dict[str, mo.traces.Trace], duration_s: float | None
+) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for tname, trace in traces.items():
         for policy in POLICIES:
@@ -97,5 +99,3 @@ def test_a_hand_edited_golden_value_fails_with_a_readable_diff(tmp_path: Path) -
         _check(path, current, update=False)
     _check(path, current, update=True)  # --update-golden restores green
     _check(path, current, update=False)
-
-
