@@ -14,8 +14,8 @@ import time
 import numpy as np
 import pytest
 from aiortc.rate import RemoteBitrateEstimator
+from conftest import measured_seconds, smoke
 
-from bench.conftest import measured_seconds, smoke
 from mediaopt.bwe import GccEstimator
 
 PKT = 1200
