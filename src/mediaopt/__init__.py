@@ -4,8 +4,8 @@ The compiled core (``mediaopt._core``) runs the per-packet work; this package is
 See ``docs/architecture.md`` for the data path.
 """
 
-from mediaopt._version import __version__
 from mediaopt import content, encoders, quality
+from mediaopt._version import __version__
 from mediaopt.core import core_info
 from mediaopt.encoders import Decoder, EncodedFrame, Encoder
 

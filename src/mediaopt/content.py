@@ -290,7 +290,7 @@ class _Ultrasound:
         return _grey_to_rgb8(img)
 
 
-_GENERATORS = {
+_GENERATORS: dict[str, type[_TalkingHead | _Document | _Endoscope | _Ultrasound]] = {
     "talking_head": _TalkingHead,
     "document_share": _Document,
     "endoscope": _Endoscope,
@@ -299,7 +299,7 @@ _GENERATORS = {
 
 
 def count_frames(fps: float, seconds: float) -> int:
-    """Return the number of frames :func:`synthetic` yields for ``fps`` and ``seconds`` (rounded)."""
+    """Return how many frames :func:`synthetic` yields: ``round(fps * seconds)``."""
     return max(0, round(fps * seconds))
 
 

@@ -321,7 +321,7 @@ class Encoder:
         else:
             self._ceiling_bps = target
             open_rate, cap = target, target
-        ctx = av.CodecContext.create(ENCODERS[self.codec], "w")
+        ctx: Any = av.CodecContext.create(ENCODERS[self.codec], "w")
         ctx.width = self._width
         ctx.height = self._height
         ctx.pix_fmt = "yuv420p"
@@ -577,7 +577,7 @@ def _packet_qp(packet: Any) -> int | None:
         return None
     if len(raw) < 4:
         return None
-    (quality,) = struct.unpack_from("<i", raw)
+    quality = int(struct.unpack_from("<i", raw)[0])
     if quality <= 0:
         return None if quality < 0 else 0
     return round(quality / _FF_QP2LAMBDA)
@@ -597,7 +597,7 @@ class Decoder:
         if not isinstance(codec, str) or codec not in DECODERS:
             raise ValueError(f"codec: unknown codec {codec!r}; choose one of {', '.join(DECODERS)}")
         self.codec = codec
-        ctx = av.CodecContext.create(DECODERS[codec], "r")
+        ctx: Any = av.CodecContext.create(DECODERS[codec], "r")
         ctx.thread_count = 1
         ctx.options = {"flags": "low_delay"}
         self._ctx = ctx

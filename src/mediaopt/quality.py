@@ -10,7 +10,8 @@ mixed with the loss of RGB -> 4:2:0 conversion (``luma`` extracts that plane).
   libvpx's own PSNR reports use) so identical frames give a finite number.
 * SSIM is Wang, Bovik, Sheikh and Simoncelli (IEEE TIP 2004): an 11x11 Gaussian window
   with sigma 1.5, ``K1 = 0.01``, ``K2 = 0.03``, ``L = 255``, computed on the *valid*
-  region (no padding) and averaged; identical frames give exactly 1.
+  region (no padding) and averaged; identical frames give exactly 1. The window sums run
+  in float32, so values agree with a float64 implementation to about 1e-5.
 
 Everything is vectorised numpy (separable Gaussian filtering of five moment maps); a
 1280x720 luma plane takes a few tens of milliseconds.
@@ -78,14 +79,16 @@ def luma(frame: Any) -> npt.NDArray[np.uint8]:
         plane = f.planes[0]
         h, w = f.height, f.width
         buf = np.frombuffer(memoryview(plane), dtype=np.uint8)
-        return buf.reshape(h, plane.line_size)[:, :w].copy()
+        out: npt.NDArray[np.uint8] = buf.reshape(h, plane.line_size)[:, :w].copy()
+        return out
     arr = np.asarray(frame)
     if arr.ndim == 2:
         return np.ascontiguousarray(arr, dtype=np.uint8)
     if arr.ndim == 3 and arr.shape[2] == 3:
         rgb = arr.astype(np.float32)
         y = 16.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255.0
-        return np.clip(np.rint(y), 0, 255).astype(np.uint8)
+        y8: npt.NDArray[np.uint8] = np.clip(np.rint(y), 0, 255).astype(np.uint8)
+        return y8
     raise ValueError(f"frame: expected (H, W) or (H, W, 3), got shape {arr.shape}")
 
 
@@ -138,15 +141,16 @@ def _ssim_plane(ref: npt.NDArray[Any], dis: npt.NDArray[Any], peak: float) -> fl
         raise ValueError(
             f"ssim: images must be at least {SSIM_WINDOW}x{SSIM_WINDOW}, got {ref.shape}"
         )
-    # float32 moments on mean-removed samples: the SSIM terms are shift invariant except
-    # for the means, so centring keeps x*x small and float32 accurate
-    offset = np.float32(0.5 * (float(ref.mean()) + float(dis.mean())))
-    x = ref.astype(np.float32) - offset
-    y = dis.astype(np.float32) - offset
+    # Moments of mean-removed samples, filtered in float32 (four times faster than float64
+    # here): centring keeps E[x^2] - E[x]^2 small, and the SSIM terms are then formed in
+    # float64. The result agrees with a float64 reference to about 1e-5.
+    offset = 0.5 * (float(ref.mean()) + float(dis.mean()))
+    x = ref.astype(np.float32) - np.float32(offset)
+    y = dis.astype(np.float32) - np.float32(offset)
     stack = np.stack([x, y, x * x, y * y, x * y])
-    mu_x, mu_y, ex2, ey2, exy = _filter_valid(stack, _TAPS)
-    c1 = np.float32((SSIM_K1 * peak) ** 2)
-    c2 = np.float32((SSIM_K2 * peak) ** 2)
+    mu_x, mu_y, ex2, ey2, exy = _filter_valid(stack, _TAPS).astype(np.float64)
+    c1 = (SSIM_K1 * peak) ** 2
+    c2 = (SSIM_K2 * peak) ** 2
     mx = mu_x + offset
     my = mu_y + offset
     vxx = ex2 - mu_x * mu_x
