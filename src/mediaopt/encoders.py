@@ -222,6 +222,11 @@ class Encoder:
         )
         self._user_options = {k.replace("_", "-"): str(v) for k, v in options.items()}
         self._ctx: Any = None
+        self._time_base: Fraction = Fraction(1, 30)
+        from av.video.frame import PictureType
+
+        self._pict_i = PictureType.I
+        self._pict_none = PictureType.NONE
         self._open_bitrate_bps = 0
         self._ceiling_bps = 0
         self._vbv_bits = 0
@@ -345,6 +350,7 @@ class Encoder:
             # x264 applies this through its VBV cap on the first frame (see module doc)
             ctx.bit_rate = target
         self._ctx = ctx
+        self._time_base = ctx.time_base
         self._open_bitrate_bps = target
         self._session_base = self._frames_in
         self._force_keyframe = False
@@ -496,18 +502,16 @@ class Encoder:
         if self._ctx is None:
             raise ValueError("encode: the encoder is closed")
         vf = self._to_video_frame(frame)
-        from av.video.frame import PictureType
-
         pts = self._frames_in
         vf.pts = pts - self._session_base
-        vf.time_base = self._ctx.time_base
+        vf.time_base = self._time_base
         if (
             self._kf_interval_s is not None
             and self._last_keyframe_pts is not None
             and (pts - self._last_keyframe_pts) / self._fps >= self._kf_interval_s
         ):
             self._force_keyframe = True
-        vf.pict_type = PictureType.I if self._force_keyframe else PictureType.NONE
+        vf.pict_type = self._pict_i if self._force_keyframe else self._pict_none
         self._force_keyframe = False
         self._frames_in += 1
         out = self._drain(vf)
