@@ -191,6 +191,21 @@ def test_inputs_rgb_yuv_and_videoframe_agree(codec: str) -> None:
     assert sizes[0] == sizes[1] == sizes[2]
 
 
+@pytest.mark.parametrize("codec", CODECS)
+def test_same_input_same_bits(codec: str, clip: dict[tuple[int, int], list[np.ndarray]]) -> None:
+    w, h = SIZE[codec]
+    runs = []
+    for _ in range(2):
+        enc = Encoder(codec, w, h, FPS, 400_000)
+        data = []
+        for i, f in enumerate(clip[(w, h)][:20]):
+            if i == 10:
+                enc.apply(bitrate_bps=250_000)
+            data += [ef.data for ef in enc.encode(f)]
+        runs.append(data)
+    assert runs[0] == runs[1]
+
+
 def test_bad_inputs() -> None:
     with pytest.raises(ValueError, match="unknown codec"):
         Encoder("h265", W, H)

@@ -113,6 +113,20 @@ def test_hull_and_best_resolution_on_known_points() -> None:
     assert fit.psnr_b == pytest.approx(2.5)
 
 
+def test_model_exports(measured: ContentProfile) -> None:
+    w, h = RES[-1]
+    x, y = measured.quality_table(w, h)
+    assert len(x) == len(RATES) and list(x) == sorted(x) and list(y) == sorted(y)
+    assert measured.keyframe_ratio() > 1.0
+    assert measured.keyframe_ratio(w, h) > 1.0
+    m = measured.codec_model()
+    fit = measured.fit(w, h)
+    # the two parameterisations describe the same line
+    for bpp in (0.01, 0.05, 0.3):
+        lhs = m["ref_db"] + m["db_per_decade"] * math.log10(bpp / m["ref_bpp"])
+        assert lhs == pytest.approx(fit.psnr_a + fit.psnr_b * math.log2(bpp))
+
+
 def test_save_load_equal(measured: ContentProfile, tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     measured.save(path)

@@ -214,6 +214,43 @@ class ContentProfile:
         """Predicted luma SSIM at a bitrate and resolution; never falls as bits rise."""
         return self._predict("ssim", bitrate_bps, width, height, fps)
 
+    # -- for a frame-size / quality model (the replay's encoder model) --------------------------
+    def quality_table(
+        self, width: int, height: int, fps: float | None = None
+    ) -> tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.float64]]]:
+        """Return ``(log2 bits per pixel, PSNR dB)`` at one resolution, PSNR non-decreasing.
+
+        The measured points as a lookup table a compiled model can interpolate.
+        """
+        x, y = self._curve(width, height, fps, "psnr_db")
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+    def keyframe_ratio(self, width: int | None = None, height: int | None = None) -> float:
+        """Return the median keyframe size over the mean delta-frame size (>= 1).
+
+        Over the points of one resolution, or of all when ``width``/``height`` are None.
+        """
+        pts = (
+            list(self.points) if width is None or height is None else self._at(width, height, None)
+        )
+        ratios = [p.keyframe_bytes / p.delta_bytes_mean for p in pts if p.delta_bytes_mean > 0]
+        return max(1.0, float(np.median(ratios))) if ratios else 1.0
+
+    def codec_model(self) -> dict[str, float]:
+        """Return the display-resolution PSNR fit in the replay content model's terms.
+
+        ``PSNR = ref_db + db_per_decade * log10(bpp / ref_bpp)`` with ``ref_bpp`` 0.05: the
+        parameterisation of the replay's content model (its codec term; the replay adds its
+        own upscaling term for lower resolutions).
+        """
+        fit = self.fit(*self.resolutions()[-1])
+        ref_bpp = 0.05
+        return {
+            "ref_bpp": ref_bpp,
+            "ref_db": fit.psnr_a + fit.psnr_b * math.log2(ref_bpp),
+            "db_per_decade": fit.psnr_b * math.log2(10.0),
+        }
+
     # -- across resolutions -------------------------------------------------------------------
     def hull(self, fps: float | None = None) -> tuple[HullPoint, ...]:
         """Upper convex hull of the measured (log2 bitrate, PSNR) points of all resolutions.
