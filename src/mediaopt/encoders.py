@@ -774,7 +774,8 @@ def check_replay(
     ``quality_db``); ``source`` a content kind or video file (:func:`mediaopt.content.frames`)
     captured at ``fps``. Each logged frame is encoded from the source frame of its capture
     time, at its logged resolution, with the encoder's bitrate set to the logged bits of
-    the last ``rate_window_s`` (so the real encoder spends what the model spent) and a
+    the last ``rate_window_s`` (so the real encoder spends what the model spent), its frame
+    rate to the logged frames' rate in that window (snapped to ``fps / k``) and a
     keyframe where the log has one. ``scale`` shrinks every resolution (and the bitrate by
     ``scale**2``, keeping bits per pixel) to make long sessions affordable.
 
@@ -814,6 +815,10 @@ def check_replay(
     lo = np.searchsorted(cap, ends - win_us, side="right")
     window_bits = 8.0 * (csum[hi] - csum[lo])
     rate = np.maximum(window_bits / (win_us / 1e6) * s * s, 20_000.0)
+    # the frame rate the adaptation chose, from the frames logged in the same window,
+    # snapped to capture rate / k so that only a real change reopens the encoder
+    counts = np.maximum(hi - lo, 1)
+    divisor = np.clip(np.rint(f * (win_us / 1e6) / counts), 1, 30).astype(np.int64)
 
     real_size = np.zeros(n, dtype=np.int64)
     real_psnr = np.full(n, math.nan)
@@ -843,10 +848,11 @@ def check_replay(
         history.pop(tick - keep_ticks, None)
         while i < n and cap[i] <= t_us:
             w_i, h_i = _even(float(wid[i]) * s), _even(float(hei[i]) * s)
+            fps_i = f / float(divisor[i])
             if enc is None:
-                enc = Encoder(codec, w_i, h_i, f, int(rate[i]), scale_input=True)
+                enc = Encoder(codec, w_i, h_i, fps_i, int(rate[i]), scale_input=True)
             else:
-                enc.apply(width=w_i, height=h_i, bitrate_bps=int(rate[i]))
+                enc.apply(width=w_i, height=h_i, fps=fps_i, bitrate_bps=int(rate[i]))
             if key[i]:
                 enc.force_keyframe()
             src_tick[i] = tick
