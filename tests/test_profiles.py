@@ -175,6 +175,34 @@ def profiles_kinds() -> tuple[str, ...]:
     return KINDS
 
 
+def test_profile_of_a_video_file(tmp_path: Path) -> None:
+    import av
+
+    from mediaopt import content
+
+    path = tmp_path / "clip.mkv"
+    with av.open(str(path), "w") as out:
+        st = out.add_stream("ffv1", rate=15)
+        st.width, st.height, st.pix_fmt = 128, 96, "yuv420p"
+        for f in content.synthetic("endoscope", 128, 96, fps=15, seconds=1.0, seed=0):
+            for p in st.encode(av.VideoFrame.from_ndarray(f, format="rgb24")):
+                out.mux(p)
+        for p in st.encode(None):
+            out.mux(p)
+    prof = profiles.measure(
+        path,
+        "vp9",
+        resolutions=((64, 48), (128, 96)),
+        bitrates_bps=(50_000, 200_000),
+        fps_values=(15.0,),
+        seconds=1.0,
+    )
+    assert prof.source == "clip.mkv" and len(prof.points) == 4
+    assert all(p.frames == 15 for p in prof.points)
+    hi = [p for p in prof.points if p.width == 128]
+    assert hi[1].psnr_db > hi[0].psnr_db
+
+
 def test_cli_profile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "prof.json"
     rc = main(
