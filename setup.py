@@ -22,7 +22,7 @@ from pathlib import Path
 
 import Cython
 from Cython.Build import cythonize
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 
 ROOT = Path(__file__).resolve().parent
 CORE_DIR = Path("src") / "_core"
@@ -94,10 +94,12 @@ def _extensions() -> list[Extension]:
 os.chdir(ROOT)
 setup(
     package_dir={"mediaopt": "src/mediaopt", "mediaopt._core": "src/_core"},
-    packages=["mediaopt", "mediaopt._core", "mediaopt.cli"],
+    # every package under src/mediaopt, found automatically, plus the core mapped from src/_core
+    packages=[*find_packages("src", include=["mediaopt", "mediaopt.*"]), "mediaopt._core"],
     package_data={
         "mediaopt": ["py.typed", "data/*", "data/**/*"],
         "mediaopt._core": ["*.pyi", "*.pxd"],
+        "mediaopt.policies": ["builtin/*.toml"],
     },
     ext_modules=cythonize(
         _extensions(),

@@ -33,3 +33,19 @@ def _hypothesis_profiles() -> None:
 
 
 _hypothesis_profiles()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-golden``: accept the current call-quality metrics as the new golden ones."""
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite tests/golden/*.json from the current replay results (intended changes)",
+    )
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    """True when the run was asked to rewrite the golden call-quality results."""
+    return bool(request.config.getoption("--update-golden"))

@@ -1,0 +1,167 @@
+"""Checks and resolves the arguments of :class:`mediaopt.Link` before the core sees them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from mediaopt._loss_models import GilbertElliott, OnOffLoss
+from mediaopt._trace_model import Int64Array, Trace
+from mediaopt._validate import Float64Array, check_float, check_int
+
+#: Queue disciplines and their core codes (Mahimahi's names).
+QUEUE_KINDS = {"infinite": 0, "droptail": 1, "drophead": 2, "codel": 3}
+#: Loss process codes in the core.
+LOSS_NONE, LOSS_BERNOULLI, LOSS_GILBERT_ELLIOTT, LOSS_ONOFF, LOSS_PERIODIC = range(5)
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Everything the core needs, already checked and in core units (µs, bytes)."""
+
+    trace: Trace
+    opportunities_us: Int64Array
+    period_us: int
+    repeat: bool
+    col_t_us: Int64Array | None
+    col_loss: Float64Array | None
+    col_delay_us: Int64Array | None
+    queue: str
+    queue_kind: int
+    limit_bytes: int
+    limit_packets: int
+    codel_target_ms: int
+    codel_interval_ms: int
+    delay_us: int
+    delay_before_queue: bool
+    direction: str
+    fifo_engine: bool
+    loss_kind: int
+    loss_p: float
+    ge_p_good_bad: float
+    ge_p_bad_good: float
+    ge_loss_good: float
+    ge_loss_bad: float
+    on_ms: int
+    off_ms: int
+    seed: int
+
+
+def resolve(
+    trace: Any,
+    *,
+    one_way_delay_ms: Any,
+    queue: Any,
+    queue_bytes: Any,
+    queue_packets: Any,
+    queue_ms: Any,
+    loss: Any,
+    repeat: Any,
+    seed: Any,
+    direction: Any,
+    codel_target_ms: Any,
+    codel_interval_ms: Any,
+    engine: Any,
+) -> LinkConfig:
+    """Validate the ``Link`` arguments; every error names the argument."""
+    if isinstance(trace, (str, os.PathLike)):
+        from mediaopt._trace_formats import load
+
+        trace = load(trace)
+    if not isinstance(trace, Trace):
+        raise ValueError(f"trace: expected a mediaopt.traces.Trace or a path, got {trace!r}")
+    delay_ms = check_float("one_way_delay_ms", one_way_delay_ms, min_value=0.0, max_value=1e7)
+    delay_us = round(delay_ms * 1000.0)
+    limits = {"queue_bytes": queue_bytes, "queue_packets": queue_packets, "queue_ms": queue_ms}
+    given = {k: v for k, v in limits.items() if v is not None}
+    if queue is None:
+        queue = "droptail" if given else "infinite"
+    if not isinstance(queue, str) or queue not in QUEUE_KINDS:
+        raise ValueError(f"queue: expected one of {sorted(QUEUE_KINDS)}, got {queue!r}")
+    limit_bytes = 0
+    limit_packets = 0
+    if queue == "infinite":
+        if given:
+            raise ValueError(f"queue: an infinite queue takes no limit (got {sorted(given)})")
+    else:
+        if not given:
+            raise ValueError(
+                f"queue: {queue!r} needs queue_bytes=, queue_packets= or queue_ms= "
+                "(Mahimahi's dropping queues need a limit)"
+            )
+        if queue_ms is not None and queue_bytes is not None:
+            raise ValueError("queue_ms: give queue_ms or queue_bytes, not both")
+        if queue_bytes is not None:
+            limit_bytes = check_int("queue_bytes", queue_bytes, min_value=1)
+        if queue_ms is not None:
+            ms = check_float("queue_ms", queue_ms, min_value=0.0, max_value=1e7)
+            # a delay budget becomes bytes at the trace's mean rate
+            limit_bytes = max(1, int(trace.mean_bps * ms / 8000.0))
+        if queue_packets is not None:
+            limit_packets = check_int("queue_packets", queue_packets, min_value=1)
+    target = check_int("codel_target_ms", codel_target_ms, min_value=1, max_value=10**7)
+    interval = check_int("codel_interval_ms", codel_interval_ms, min_value=1, max_value=10**7)
+    if direction not in ("uplink", "downlink"):
+        raise ValueError(f"direction: expected 'uplink' or 'downlink', got {direction!r}")
+    if not isinstance(repeat, (bool, np.bool_)):
+        raise ValueError(f"repeat: expected True or False, got {repeat!r}")
+    seed_i = check_int("seed", seed, min_value=0, max_value=2**64 - 1)
+    if engine not in ("auto", "events"):
+        raise ValueError(f"engine: expected 'auto' or 'events', got {engine!r}")
+    fifo = engine == "auto" and queue in ("infinite", "droptail")
+
+    kind, p = LOSS_NONE, 0.0
+    ge = (0.0, 0.0, 0.0, 0.0)
+    on_ms = off_ms = 0
+    if isinstance(loss, GilbertElliott):
+        kind = LOSS_GILBERT_ELLIOTT
+        ge = (loss.p_good_bad, loss.p_bad_good, loss.loss_good, loss.loss_bad)
+    elif isinstance(loss, OnOffLoss):
+        kind = LOSS_PERIODIC if loss.periodic else LOSS_ONOFF
+        on_ms = min(int(loss.mean_on_s * 1000.0), 1 << 30)
+        off_ms = min(int(loss.mean_off_s * 1000.0), 1 << 30)
+        if loss.periodic and on_ms == 0 and off_ms == 0:
+            raise ValueError("loss: periodic on/off periods round to 0 ms")
+    else:
+        p = check_float("loss", loss, min_value=0.0, max_value=1.0)
+        kind = LOSS_BERNOULLI if p > 0 else LOSS_NONE
+
+    col_t = col_loss = col_delay = None
+    if trace.loss is not None or trace.delay_ms is not None:
+        col_t = np.ascontiguousarray(trace.step_times_us, dtype=np.int64)
+        if trace.loss is not None:
+            col_loss = np.ascontiguousarray(trace.loss, dtype=np.float64)
+        if trace.delay_ms is not None:
+            col_delay = np.round(np.asarray(trace.delay_ms) * 1000.0).astype(np.int64)
+
+    return LinkConfig(
+        trace=trace,
+        opportunities_us=np.ascontiguousarray(trace.opportunities_us, dtype=np.int64),
+        period_us=int(trace.duration_us),
+        repeat=bool(repeat),
+        col_t_us=col_t,
+        col_loss=col_loss,
+        col_delay_us=col_delay,
+        queue=queue,
+        queue_kind=QUEUE_KINDS[queue],
+        limit_bytes=limit_bytes,
+        limit_packets=limit_packets,
+        codel_target_ms=target,
+        codel_interval_ms=interval,
+        delay_us=delay_us,
+        delay_before_queue=direction == "downlink",
+        direction=direction,
+        fifo_engine=fifo,
+        loss_kind=kind,
+        loss_p=p,
+        ge_p_good_bad=ge[0],
+        ge_p_bad_good=ge[1],
+        ge_loss_good=ge[2],
+        ge_loss_bad=ge[3],
+        on_ms=on_ms,
+        off_ms=off_ms,
+        seed=seed_i,
+    )

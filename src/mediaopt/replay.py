@@ -1,0 +1,264 @@
+"""Closed-loop replay: what a policy would have done to a call on a recorded network.
+
+:func:`replay` runs one session through the whole media path (encoder model, pacer,
+bottleneck link, receiver, transport feedback, estimator, adaptation) in the compiled
+loop of ``mediaopt._core.replay`` and scores it with :mod:`mediaopt.metrics`. The loop,
+the sender and receiver models and their sources are described in ``docs/replay.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mediaopt._core.gcc import GccEstimator
+from mediaopt._core.link import Link
+from mediaopt._core.replay import ReplayLoop
+from mediaopt._validate import check_float, check_int
+from mediaopt.adaptation import build_core
+from mediaopt.metrics import FrameLog, IntervalLog, session_metrics, timeseries
+from mediaopt.policies import Policy, resolve
+from mediaopt.traces import Trace, load
+
+__all__ = ["ReplayResult", "replay"]
+
+#: Decimal places kept for floats in :meth:`ReplayResult.to_json_dict`.
+JSON_DECIMALS = 6
+
+
+@dataclass(frozen=True, eq=False)
+class ReplayResult:
+    """The outcome of one replayed session.
+
+    ``metrics`` holds the session metrics of ``docs/metrics.md`` (names from DESIGN.md),
+    ``timeseries`` the per-second table, ``frames``/``intervals`` the raw logs and
+    ``stats`` the loop's counters (packets, retransmissions, FEC, probes, feedback).
+    """
+
+    trace_name: str
+    policy_name: str
+    seed: int
+    metrics: dict[str, float]
+    timeseries: pd.DataFrame
+    frames: FrameLog
+    intervals: IntervalLog
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict with a fixed key order and floats rounded reproducibly.
+
+        Non-finite floats become ``None`` (JSON has no NaN).
+        """
+        return {
+            "trace": self.trace_name,
+            "policy": self.policy_name,
+            "seed": int(self.seed),
+            "metrics": {k: _json_float(v) for k, v in self.metrics.items()},
+            "stats": {k: int(v) for k, v in sorted(self.stats.items())},
+        }
+
+
+def _json_float(v: float) -> float | None:
+    x = float(v)
+    if not math.isfinite(x):
+        return None
+    r = round(x, JSON_DECIMALS)
+    return 0.0 if r == 0 else r  # no "-0.0"
+
+
+def _resolve_trace(trace: Any) -> Trace:
+    if isinstance(trace, Trace):
+        return trace
+    if isinstance(trace, (str, os.PathLike)):
+        try:
+            return load(trace)
+        except OSError as exc:
+            raise ValueError(
+                f"trace: cannot read {os.fspath(trace)!r}: {exc.strerror or exc}"
+            ) from exc
+    raise ValueError(
+        f"trace: expected a mediaopt.traces.Trace or a path, got {type(trace).__name__}"
+    )
+
+
+def _resolve_policy(policy: Any) -> Policy:
+    try:
+        return resolve(policy)
+    except OSError as exc:
+        raise ValueError(f"policy: cannot read {policy!r}: {exc.strerror or exc}") from exc
+
+
+def _is_py_estimator(obj: Any) -> bool:
+    return callable(getattr(obj, "on_feedback", None)) and hasattr(obj, "target_bps")
+
+
+def replay(
+    trace: Trace | str | os.PathLike[str],
+    policy: Policy | str | os.PathLike[str],
+    *,
+    one_way_delay_ms: float = 50,
+    queue_ms: float | None = 300,
+    loss: Any = 0.0,
+    duration_s: float | None = None,
+    start_bps: int | None = None,
+    min_bps: int | None = None,
+    max_bps: int | None = None,
+    seed: int = 0,
+    estimator: Any = None,
+    feedback_interval_ms: float = 50,
+    feedback_loss: float = 0.0,
+    reverse_trace: Trace | str | os.PathLike[str] | None = None,
+    max_width: int = 1280,
+    max_height: int = 720,
+    max_fps: float = 30.0,
+    audio_kbps: float = 32.0,
+    interval_ms: float = 100.0,
+) -> ReplayResult:
+    """Replay ``policy`` over ``trace`` in the closed loop and score the session.
+
+    ``trace`` is a :class:`mediaopt.traces.Trace` or a trace file; ``policy`` a built-in
+    name, a TOML path or a :class:`mediaopt.policies.Policy`. The forward link has
+    ``one_way_delay_ms`` of delay, a droptail queue of ``queue_ms`` (``None``: unlimited)
+    and random ``loss`` (a probability or a loss model); a trace's own delay or loss
+    column replaces the keyword. Feedback travels back with the same one-way delay (the
+    trace's delay column when it has one), or through a link of its own when
+    ``reverse_trace`` is given (same delay keyword and queue; its own columns apply), and
+    each message is lost with probability ``feedback_loss``. ``duration_s`` defaults to
+    the trace's length (the trace loops when shorter). ``start_bps``/``min_bps``/
+    ``max_bps`` override the policy's. ``estimator`` (default: the policy's
+    :class:`mediaopt.GccEstimator`) may be a native ``GccEstimator`` or any object with
+    ``on_feedback(send_us, arrival_us, size_bytes, now_us)`` and ``target_bps`` (run in
+    the same loop through a slower path). The camera gives ``max_width`` x ``max_height``
+    at ``max_fps``; audio is a constant ``audio_kbps`` stream (0 disables it).
+
+    Raises ``ValueError`` for an unknown policy, an unreadable or invalid trace, a
+    non-positive duration or any other bad argument.
+    """
+    tr = _resolve_trace(trace)
+    pol = _resolve_policy(policy)
+    seed_i = check_int("seed", seed, min_value=0, max_value=2**63 - 1)
+    if duration_s is None:
+        dur_s = float(tr.duration_s)
+    else:
+        dur_s = check_float("duration_s", duration_s, min_value=0.0)
+    if not dur_s > 0:
+        raise ValueError(f"duration_s: must be > 0, got {duration_s!r}")
+    duration_us = round(dur_s * 1e6)
+    if duration_us <= 0:
+        raise ValueError(f"duration_s: must be at least 1 us, got {duration_s!r}")
+    owd_ms = check_float("one_way_delay_ms", one_way_delay_ms, min_value=0.0, max_value=1e6)
+    fb_ms = check_float(
+        "feedback_interval_ms", feedback_interval_ms, min_value=1.0, max_value=10_000.0
+    )
+    fb_loss = check_float("feedback_loss", feedback_loss, min_value=0.0, max_value=0.99)
+    iv_ms = check_float("interval_ms", interval_ms, min_value=1.0, max_value=60_000.0)
+    audio = check_float("audio_kbps", audio_kbps, min_value=0.0, max_value=1000.0)
+    bounds = [pol.start_bps, pol.min_bps, pol.max_bps]
+    for i, (key, value) in enumerate(
+        (("start_bps", start_bps), ("min_bps", min_bps), ("max_bps", max_bps))
+    ):
+        if value is not None:
+            bounds[i] = check_int(key, value, min_value=1_000, max_value=1_000_000_000)
+    if bounds != [pol.start_bps, pol.min_bps, pol.max_bps]:
+        # Policy re-validates min <= start <= max.
+        pol = dataclasses.replace(pol, start_bps=bounds[0], min_bps=bounds[1], max_bps=bounds[2])
+    core = build_core(pol, max_width, max_height, max_fps)
+
+    # A trace's own columns take precedence over the keywords.
+    link_delay_ms = 0.0 if tr.delay_ms is not None else owd_ms
+    link_loss = 0.0 if tr.loss is not None else loss
+    if queue_ms is None:
+        link = Link(
+            tr, one_way_delay_ms=link_delay_ms, queue="infinite", loss=link_loss, seed=seed_i
+        )
+    else:
+        q_ms = check_float("queue_ms", queue_ms, min_value=1.0, max_value=1e7)
+        link = Link(tr, one_way_delay_ms=link_delay_ms, queue_ms=q_ms, loss=link_loss, seed=seed_i)
+    rev: dict[str, Any] = {}
+    if tr.delay_ms is not None:
+        rev = {
+            "reverse_delay_t_us": np.asarray(tr.step_times_us, dtype=np.int64),
+            "reverse_delay_us": np.round(np.asarray(tr.delay_ms) * 1000.0).astype(np.int64),
+            "reverse_period_us": int(tr.duration_us),
+        }
+        rev_const_us = 0
+    else:
+        rev_const_us = round(owd_ms * 1000.0)
+
+    rev_link: Link | None = None
+    if reverse_trace is not None:
+        rtr = _resolve_trace(reverse_trace)
+        rev_delay_ms = 0.0 if rtr.delay_ms is not None else owd_ms
+        rev_seed = seed_i ^ 0x5EED_BAC4
+        if queue_ms is None:
+            rev_link = Link(rtr, one_way_delay_ms=rev_delay_ms, queue="infinite", seed=rev_seed)
+        else:
+            rev_link = Link(rtr, one_way_delay_ms=rev_delay_ms, queue_ms=queue_ms, seed=rev_seed)
+
+    native: GccEstimator | None = None
+    py_est: Any = None
+    if estimator is None:
+        native = GccEstimator(
+            start_bps=pol.start_bps, min_bps=pol.min_bps, max_bps=pol.max_bps, config=pol.estimator
+        )
+    elif isinstance(estimator, GccEstimator):
+        native = estimator
+    elif _is_py_estimator(estimator):
+        py_est = estimator
+    else:
+        raise ValueError(
+            "estimator: expected a GccEstimator or an object with on_feedback(send_us, "
+            f"arrival_us, size_bytes, now_us) and target_bps, got {type(estimator).__name__}"
+        )
+
+    loop = ReplayLoop(
+        link,
+        core,
+        duration_us,
+        estimator=native,
+        py_estimator=py_est,
+        start_bps=pol.start_bps,
+        seed=seed_i,
+        one_way_delay_us=rev_const_us,
+        feedback_interval_us=round(fb_ms * 1000.0),
+        feedback_loss=fb_loss,
+        interval_us=round(iv_ms * 1000.0),
+        audio_bps=round(audio * 1000.0),
+        max_width=max_width,
+        max_height=max_height,
+        reverse_link=rev_link,
+        **rev,
+    )
+    loop.run()
+    fa = loop.frame_arrays()
+    frames = FrameLog(
+        capture_us=fa["capture_us"],
+        render_us=fa["render_us"],
+        size_bytes=fa["size_bytes"],
+        width=fa["width"],
+        height=fa["height"],
+        keyframe=fa["keyframe"],
+        quality_db=fa["quality_db"],
+    )
+    ia = loop.interval_arrays()
+    intervals = IntervalLog(**ia, interval_us=round(iv_ms * 1000.0))
+    metrics = session_metrics(frames, intervals, pol.profile, dur_s)
+    ts = timeseries(frames, intervals, pol.profile)
+    stats = dict(loop.stats())
+    stats["frames_undecodable_chain"] = int(np.count_nonzero(fa["state"] == 3))
+    return ReplayResult(
+        trace_name=tr.name,
+        policy_name=pol.name,
+        seed=seed_i,
+        metrics=dict(metrics),
+        timeseries=ts,
+        frames=frames,
+        intervals=intervals,
+        stats=stats,
+    )

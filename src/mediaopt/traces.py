@@ -1,0 +1,71 @@
+"""Recorded and synthetic network traces: the model, loaders, writers and generators.
+
+``mediaopt.traces`` gathers the public names; each idea lives in its own module:
+``_trace_model`` (the :class:`Trace` and its statistics), ``_trace_formats`` (loaders with
+format sniffing, and writers), ``_trace_generators`` (seeded synthetic traces and the
+RFC 8867 schedules) and ``_loss_models`` (Gilbert–Elliott and on/off loss for the Link).
+``docs/formats.md`` describes the file formats.
+"""
+
+from __future__ import annotations
+
+from mediaopt._loss_models import GilbertElliott, OnOffLoss
+from mediaopt._trace_formats import (
+    FORMATS,
+    csv_text,
+    load,
+    load_cooked,
+    load_csv,
+    load_json,
+    load_mahimahi,
+    mahimahi_text,
+    save,
+    sniff,
+    write_csv,
+    write_mahimahi,
+)
+from mediaopt._trace_generators import (
+    RFC8867_SCHEDULES,
+    bundled,
+    cellular,
+    constant,
+    rfc8867,
+    steps,
+    wifi_congested,
+    write_bundled,
+)
+from mediaopt._trace_model import (
+    OPPORTUNITY_BYTES,
+    Trace,
+    TraceStats,
+    capacity_to_opportunities,
+)
+
+__all__ = [
+    "FORMATS",
+    "OPPORTUNITY_BYTES",
+    "RFC8867_SCHEDULES",
+    "GilbertElliott",
+    "OnOffLoss",
+    "Trace",
+    "TraceStats",
+    "bundled",
+    "capacity_to_opportunities",
+    "cellular",
+    "constant",
+    "csv_text",
+    "load",
+    "load_cooked",
+    "load_csv",
+    "load_json",
+    "load_mahimahi",
+    "mahimahi_text",
+    "rfc8867",
+    "save",
+    "sniff",
+    "steps",
+    "wifi_congested",
+    "write_bundled",
+    "write_csv",
+    "write_mahimahi",
+]
