@@ -307,3 +307,16 @@ def test_check_replay_scale_and_errors() -> None:
         encoders.check_replay(empty, "talking_head")
     with pytest.raises(ValueError, match="scale"):
         encoders.check_replay(log, "talking_head", scale=2.0)
+
+
+def test_check_replay_on_a_real_replay() -> None:
+    import mediaopt as mo
+
+    tr = mo.traces.constant(800, 4.0)
+    res = mo.replay(tr, "consult", seed=0)
+    fid = encoders.check_replay(res.frames, "talking_head", scale=0.25, measure_every=5)
+    s = fid.summary()
+    assert fid.real_size_bytes.shape == res.frames.capture_us.shape
+    assert s["model_quality_mean_db"] == pytest.approx(res.metrics["quality_mean"])
+    assert np.isfinite(s["delivered_psnr_mean_db"]) and 0.0 < s["delivered_ssim_mean"] <= 1.0
+    assert 0.3 < s["size_ratio"] < 3.0
