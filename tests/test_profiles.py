@@ -108,6 +108,15 @@ def test_hull_and_best_resolution_on_known_points() -> None:
     assert [(p.width, p.bitrate_bps) for p in hull] == [(320, 100e3), (640, 400e3), (640, 1600e3)]
     assert prof.best_resolution(100e3) == (320, 180)
     assert prof.best_resolution(1600e3) == (640, 360)
+    ladder = prof.ladder(min_bps=50_000, max_bps=3_200_000)
+    assert [r[:2] for r in ladder] == [(640, 360), (320, 180)]
+    (_, _, lo_big, tgt_big, hi_big), (_, _, lo_small, _, hi_small) = ladder
+    assert lo_small == 50_000 and hi_big == 3_200_000
+    assert hi_small < lo_big < 1.05 * hi_small  # adjacent points of the search grid
+    assert lo_big < tgt_big < hi_big
+    # where the small picture stops winning, the big one's predicted PSNR overtakes it
+    assert prof.quality_db(hi_small, 320, 180) >= prof.quality_db(hi_small, 640, 360) - 1e-3
+    assert prof.quality_db(lo_big, 640, 360) > prof.quality_db(lo_big, 320, 180)
     fit = prof.fit(640, 360)
     # least squares through (0, 31), (2, 38), (4, 41) in log2 bits per pixel: 10 dB / 4
     assert fit.psnr_b == pytest.approx(2.5)

@@ -295,6 +295,32 @@ class ContentProfile:
         assert best is not None
         return best[1]
 
+    def ladder(
+        self, min_bps: int = 30_000, max_bps: int | None = None, fps: float | None = None
+    ) -> tuple[tuple[int, int, int, int, int], ...]:
+        """Return a resolution ladder for this content in the adaptation's table format.
+
+        Rows ``(width, height, min_bps, target_bps, max_bps)``, largest picture first (the
+        layout of libwebrtc's simulcast format table that ``mediaopt.adaptation`` reads):
+        each resolution that is the best one (:meth:`best_resolution`) somewhere between
+        ``min_bps`` and ``max_bps`` (default: twice the highest measured bitrate), with the
+        range where it is best; ``target_bps`` is the geometric middle of that range.
+        """
+        lo_bps = check_int("min_bps", min_bps, min_value=1_000)
+        top = max(p.bitrate_bps for p in self.points) * 2.0
+        hi_bps = top if max_bps is None else check_int("max_bps", max_bps, min_value=lo_bps + 1)
+        grid = np.geomspace(lo_bps, hi_bps, 241)
+        spans: dict[tuple[int, int], list[float]] = {}
+        for b in grid:
+            r = self.best_resolution(float(b), fps)
+            spans.setdefault(r, []).append(float(b))
+        rows = []
+        for (w, h), rates in spans.items():
+            lo, hi = min(rates), max(rates)
+            rows.append((w, h, round(lo), round(math.sqrt(lo * hi)), round(hi)))
+        rows.sort(key=lambda r: r[0] * r[1], reverse=True)
+        return tuple(rows)
+
     # -- persistence --------------------------------------------------------------------------
     def to_json_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict with a stable key order."""
