@@ -6,6 +6,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mediaopt import content, encoders, quality
 from mediaopt.encoders import Decoder, EncodedFrame, Encoder, Reconfigure, measured_bitrate_bps
@@ -320,3 +322,59 @@ def test_check_replay_on_a_real_replay() -> None:
     assert s["model_quality_mean_db"] == pytest.approx(res.metrics["quality_mean"])
     assert np.isfinite(s["delivered_psnr_mean_db"]) and 0.0 < s["delivered_ssim_mean"] <= 1.0
     assert 0.3 < s["size_ratio"] < 3.0
+
+
+_steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("rate"), st.integers(40_000, 2_000_000)),
+        st.tuples(st.just("size"), st.sampled_from([(160, 120), (128, 96), (96, 64)])),
+        st.tuples(st.just("fps"), st.sampled_from([30.0, 15.0, 10.0])),
+        st.tuples(st.just("key"), st.just(0)),
+        st.tuples(st.just("encode"), st.integers(1, 4)),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(codec=st.sampled_from(["h264", "vp8", "vp9", "av1"]), steps=_steps)
+def test_any_settings_sequence_keeps_the_stream_valid(
+    codec: str, steps: list[tuple[str, object]], clip: dict[tuple[int, int], list[np.ndarray]]
+) -> None:
+    source = clip[(W, H)]
+    enc = Encoder(codec, W, H, FPS, 300_000, scale_input=True)
+    dec = Decoder(codec)
+    out: list[EncodedFrame] = []
+    expect_key_at: set[int] = set()
+    fed = 0
+    for kind, arg in steps:
+        if kind == "rate":
+            enc.apply(bitrate_bps=arg)
+        elif kind == "size":
+            w, h = arg  # type: ignore[misc]
+            if enc.apply(width=w, height=h) is Reconfigure.REOPEN:
+                expect_key_at.add(fed)
+        elif kind == "fps":
+            if enc.apply(fps=arg) is Reconfigure.REOPEN:
+                expect_key_at.add(fed)
+        elif kind == "key":
+            enc.force_keyframe()
+            expect_key_at.add(fed)
+        else:
+            for _ in range(int(arg)):  # type: ignore[call-overload]
+                out += enc.encode(source[fed % len(source)])
+                fed += 1
+    out += enc.flush()
+    pts = [f.pts for f in out]
+    assert pts == sorted(set(pts)) and all(0 <= p < fed for p in pts)
+    assert enc.frames_in == fed
+    keys = {f.pts for f in out if f.keyframe}
+    assert (0 in keys) == (fed > 0)
+    # a requested or reopened keyframe lands on the next frame encoded (if any was)
+    assert {p for p in expect_key_at if p < fed} <= keys
+    for f in out:
+        assert f.size_bytes == len(f.data) > 0
+        pics = dec.decode(f)
+        assert pics and (pics[0].width, pics[0].height) == (f.width, f.height)
+    assert dec.errors == 0

@@ -254,4 +254,3 @@ def test_cli_profile_errors(
     assert rc == 2
     assert msg in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
-

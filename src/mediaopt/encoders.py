@@ -164,6 +164,13 @@ def _check_size(codec: str, width: Any, height: Any) -> tuple[int, int]:
     return w, h
 
 
+def _keyframe_interval(value: Any) -> float | None:
+    """Return a periodic keyframe interval in seconds; ``None``, 0 or infinity mean none."""
+    if value is None or (isinstance(value, (int, float)) and (value == 0 or value == math.inf)):
+        return None
+    return check_float("keyframe_interval_s", value, min_value=0.0)
+
+
 def _fps_fraction(fps: float) -> Fraction:
     return Fraction(fps).limit_denominator(1001)
 
@@ -204,11 +211,7 @@ class Encoder:
         self._width, self._height = _check_size(codec, width, height)
         self._fps = check_float("fps", fps, min_value=1.0, max_value=240.0)
         self._bitrate_bps = check_int("bitrate_bps", bitrate_bps, min_value=10_000, max_value=10**9)
-        self._kf_interval_s = (
-            None
-            if keyframe_interval_s is None or keyframe_interval_s == 0
-            else check_float("keyframe_interval_s", keyframe_interval_s, min_value=0.0)
-        )
+        self._kf_interval_s = _keyframe_interval(keyframe_interval_s)
         self._threads = check_int("threads", threads, min_value=0, max_value=64)
         self._scale_input = bool(scale_input)
         self._vbv_buffer_s = check_float(
@@ -403,12 +406,7 @@ class Encoder:
             else check_int("bitrate_bps", want["bitrate_bps"], min_value=10_000, max_value=10**9)
         )
         if "keyframe_interval_s" in want:
-            kf = want["keyframe_interval_s"]
-            self._kf_interval_s = (
-                None
-                if kf is None or kf == 0
-                else check_float("keyframe_interval_s", kf, min_value=0.0)
-            )
+            self._kf_interval_s = _keyframe_interval(want["keyframe_interval_s"])
         if want.get("request_keyframe"):
             self._force_keyframe = True
 
