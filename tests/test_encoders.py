@@ -239,6 +239,9 @@ def test_bad_inputs() -> None:
         enc.apply(width=101)
     with pytest.raises(ValueError, match="refused"):
         Encoder("h264", W, H, preset="no-such-preset")
+    with pytest.raises(ValueError, match="has no option"):
+        Encoder("h264", W, H, lag_in_frames=0)  # a libvpx option, not an x264 one
+    assert Encoder("vp8", W, H, cpu_used=8, lag_in_frames=0, keyint_min=1).codec == "vp8"
     enc.close()
     with pytest.raises(ValueError, match="closed"):
         enc.encode(np.zeros((H, W, 3), dtype=np.uint8))

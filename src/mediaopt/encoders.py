@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import math
 import os
 import struct
@@ -164,6 +165,29 @@ def _check_size(codec: str, width: Any, height: Any) -> tuple[int, int]:
     return w, h
 
 
+@functools.cache
+def _option_names(ffmpeg_name: str) -> frozenset[str]:
+    import av
+
+    opts = av.CodecContext.create(ffmpeg_name, "w").supported_options
+    return frozenset(o.name for o in opts.generic) | frozenset(o.name for o in opts.private)
+
+
+def _ffmpeg_options(ffmpeg_name: str, options: dict[str, Any]) -> dict[str, str]:
+    """Map keyword options to FFmpeg option names (``cpu_used`` -> ``cpu-used``).
+
+    Names the encoder has under neither spelling raise: PyAV would ignore them silently.
+    """
+    known = _option_names(ffmpeg_name)
+    out = {}
+    for key, value in options.items():
+        name = key if key in known else key.replace("_", "-")
+        if name not in known:
+            raise ValueError(f"{key}: {ffmpeg_name} has no option {key!r}")
+        out[name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+    return out
+
+
 def _keyframe_interval(value: Any) -> float | None:
     """Return a periodic keyframe interval in seconds; ``None``, 0 or infinity mean none."""
     if value is None or (isinstance(value, (int, float)) and (value == 0 or value == math.inf)):
@@ -188,7 +212,9 @@ class Encoder:
     * ``vbv_buffer_s``, ``live_headroom`` (h264) and ``reopen_threshold`` (vp8/vp9/av1):
       see the module documentation;
     * any other keyword is passed to FFmpeg as an encoder option (``preset="ultrafast"``,
-      ``cpu_used=8`` ...; underscores become dashes) and overrides the defaults.
+      ``cpu_used=8``, ``rc_init_occupancy=...``: a name the encoder lacks with
+      underscores is tried with dashes; an option it has under neither name raises
+      ``ValueError``) and overrides the defaults.
     """
 
     def __init__(
@@ -223,7 +249,7 @@ class Encoder:
         self._reopen_threshold = check_float(
             "reopen_threshold", reopen_threshold, min_value=0.0, max_value=1.0
         )
-        self._user_options = {k.replace("_", "-"): str(v) for k, v in options.items()}
+        self._user_options = _ffmpeg_options(ENCODERS[self.codec], options)
         self._ctx: Any = None
         self._time_base: Fraction = Fraction(1, 30)
         from av.video.frame import PictureType
