@@ -61,3 +61,16 @@ def test_lengths_and_order():
         check_same_length(a=np.zeros(3), b=np.zeros(2))
     with pytest.raises(ValueError, match="send_us: not non-decreasing at index 2"):
         check_nondecreasing("send_us", np.array([1, 2, 1]))
+
+
+def test_int64_fast_path_returns_the_array_itself_and_still_checks_ranges():
+    a = np.array([-1, 0, 7], dtype=np.int64)
+    assert as_int64_array("arrival_us", a, min_value=0, allow=(-1,)) is a
+    with pytest.raises(ValueError, match=r"^arrival_us: value -3 is below the minimum 0"):
+        as_int64_array("arrival_us", np.array([5, -3], dtype=np.int64), min_value=0, allow=(-1,))
+    with pytest.raises(ValueError, match=r"^size_bytes: value 9 is above the maximum 8"):
+        as_int64_array("size_bytes", np.array([1, 9], dtype=np.int64), max_value=8)
+    # a non-contiguous view takes the general path and is copied
+    v = np.arange(10, dtype=np.int64)[::2]
+    out = as_int64_array("x", v, min_value=0)
+    assert out.flags.c_contiguous and out.tolist() == [0, 2, 4, 6, 8]

@@ -13,9 +13,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mediaopt._core._check import first_out_of_range
+
 Int64Array = npt.NDArray[np.int64]
 Float64Array = npt.NDArray[np.float64]
 Int32Array = npt.NDArray[np.int32]
+
+_INT64_MIN = int(np.iinfo(np.int64).min)
+_INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 def as_int64_array(
@@ -32,7 +37,25 @@ def as_int64_array(
     element is finite and integral (so ``1.5`` or NaN never become a silent truncation).
     Booleans, strings and objects are refused. ``min_value``/``max_value`` bound every
     element except those listed in ``allow`` (for example the ``LOST`` marker ``-1``).
+    An input that is already a C-contiguous 1-D int64 array is returned as is (no copy).
     """
+    if (
+        type(values) is np.ndarray
+        and values.dtype == np.int64
+        and values.ndim == 1
+        and values.flags.c_contiguous
+        and len(allow) <= 1
+    ):
+        # fast path for per-report calls: one compiled pass instead of numpy reductions
+        lo = _INT64_MIN if min_value is None else min_value
+        hi = _INT64_MAX if max_value is None else max_value
+        i = first_out_of_range(values, lo, hi, bool(allow), allow[0] if allow else 0)
+        if i >= 0:
+            bad = int(values[i])
+            if bad < lo:
+                raise ValueError(f"{name}: value {bad} is below the minimum {min_value}")
+            raise ValueError(f"{name}: value {bad} is above the maximum {max_value}")
+        return values
     arr = np.asarray(values)
     if arr.ndim == 0:
         arr = arr.reshape(1)
@@ -98,11 +121,15 @@ def as_float64_array(
 
 def check_same_length(**arrays: npt.NDArray[Any]) -> int:
     """Raise ``ValueError`` unless every array has the same length; return that length."""
-    lengths = {k: len(v) for k, v in arrays.items()}
-    if len(set(lengths.values())) > 1:
-        listed = ", ".join(f"{k}={n}" for k, n in lengths.items())
-        raise ValueError(f"arrays must have the same length, got {listed}")
-    return next(iter(lengths.values()), 0)
+    it = iter(arrays.values())
+    first = next(it, None)
+    if first is None:
+        return 0
+    n = len(first)
+    if all(len(v) == n for v in it):
+        return n
+    listed = ", ".join(f"{k}={len(v)}" for k, v in arrays.items())
+    raise ValueError(f"arrays must have the same length, got {listed}")
 
 
 def check_nondecreasing(name: str, arr: npt.NDArray[Any]) -> None:

@@ -1,0 +1,28 @@
+"""One-pass range checks for the Python boundary (used by ``mediaopt._validate``).
+
+Checking an int64 array with numpy reductions costs several microseconds per array, which
+dominates a per-report call such as ``GccEstimator.on_feedback`` on 32 packets. One typed
+pass without the GIL costs nanoseconds.
+"""
+
+from libc.stdint cimport int64_t
+
+
+cdef Py_ssize_t _first_out_of_range(const int64_t[::1] x, int64_t lo, int64_t hi,
+                                    bint has_allowed, int64_t allowed) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef int64_t v
+    for i in range(x.shape[0]):
+        v = x[i]
+        if (v < lo or v > hi) and not (has_allowed and v == allowed):
+            return i
+    return -1
+
+
+def first_out_of_range(const int64_t[::1] x, int64_t lo, int64_t hi,
+                       bint has_allowed=False, int64_t allowed=0):
+    """Index of the first element outside ``[lo, hi]`` (except ``allowed``), or -1."""
+    cdef Py_ssize_t i
+    with nogil:
+        i = _first_out_of_range(x, lo, hi, has_allowed, allowed)
+    return i
