@@ -58,8 +58,8 @@ def test_offset_of_flat_image_gives_known_ssim(k: int) -> None:
     b = np.full((32, 32), c + k, dtype=np.uint8)
     c1 = (0.01 * 255) ** 2
     expected = (2 * c * (c + k) + c1) / (c * c + (c + k) ** 2 + c1)
-    # float32 window sums: documented agreement to about 1e-5
     assert quality.ssim(a, b) == pytest.approx(expected, abs=2e-5)
+    assert quality._ssim_plane_numpy(a, b, 255.0) == pytest.approx(expected, abs=2e-5)
 
 
 def test_psnr_of_known_mse() -> None:
@@ -74,7 +74,38 @@ def test_ssim_matches_direct_reference(seed: int, noise: int) -> None:
     rng = np.random.default_rng(seed)
     a = _image(seed, (24, 31))
     b = np.clip(a.astype(int) + rng.integers(-noise, noise + 1, a.shape), 0, 255).astype(np.uint8)
-    assert quality.ssim(a, b) == pytest.approx(_ssim_reference(a, b), abs=2e-5)
+    ref = _ssim_reference(a, b)
+    # numpy fallback: float32 window sums, documented agreement to about 1e-5
+    assert quality._ssim_plane_numpy(a, b, 255.0) == pytest.approx(ref, abs=2e-5)
+    if quality.COMPILED_SSIM:
+        # compiled kernel: double precision throughout
+        assert quality._ssim_plane(a, b, 255.0) == pytest.approx(ref, abs=1e-12)
+
+
+def test_compiled_ssim_is_used_when_the_core_is_built() -> None:
+    import os
+
+    if os.environ.get("MEDIAOPT_EXPECT_CORE"):
+        assert quality.COMPILED_SSIM
+
+
+def test_compiled_kernel_handles_strided_and_odd_inputs() -> None:
+    if not quality.COMPILED_SSIM:
+        pytest.skip("compiled core not built")
+    from mediaopt._core.quality import ssim_plane
+
+    big = _image(9, (40, 60))
+    a, b = big[::2, ::3], big[1::2, 1::3]  # non-contiguous views
+    assert quality.ssim(a, b) == pytest.approx(_ssim_reference(a, b), abs=1e-12)
+    with pytest.raises(ValueError, match="differ in shape"):
+        ssim_plane(big[:20], big[:21])
+    with pytest.raises(ValueError, match="at least 11x11"):
+        ssim_plane(big[:10], big[:10])
+    with pytest.raises(ValueError, match="peak"):
+        ssim_plane(big, big, 0.0)
+    # float images take the numpy path
+    f = big.astype(np.float64)
+    assert quality.ssim(f, f + 1.0) == pytest.approx(_ssim_reference(big, big), abs=1e-2)
 
 
 def test_more_noise_lowers_both_metrics() -> None:
