@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+import mediaopt as mo
+from mediaopt._paths import shared_trace_dir
+
 
 def smoke() -> bool:
     """True in the CI smoke lane: small inputs, one run, loose ratio checks."""
@@ -41,6 +44,18 @@ def measured_seconds(benchmark: Any, fallback: Callable[[], Any]) -> float:
     if stats is not None and getattr(stats, "stats", None) is not None:
         return float(stats.stats.min)
     return best_of(fallback, repeat=1)
+
+
+def lte_drive_trace() -> mo.traces.Trace:
+    """The LTE drive both the link and the replay benchmarks use.
+
+    ``../shared/traces/mahimahi/ATT-LTE-driving-2016.down`` when present, otherwise the
+    bundled synthetic equivalent ``lte-driving-like`` (same mean rate).
+    """
+    d = shared_trace_dir()
+    if d is not None and (d / "mahimahi" / "ATT-LTE-driving-2016.down").is_file():
+        return mo.traces.load(d / "mahimahi" / "ATT-LTE-driving-2016.down")
+    return mo.traces.bundled()["lte-driving-like"]
 
 
 @pytest.fixture

@@ -11,26 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import measured_seconds, smoke
+from conftest import lte_drive_trace, measured_seconds, smoke
 
 import mediaopt as mo
-from mediaopt._paths import shared_trace_dir
 
 REQUIRED_X_REAL_TIME = 10_000
 GOAL_X_REAL_TIME = 50_000
 PACKET_BYTES = 1200
 
 
-def _trace() -> mo.traces.Trace:
-    d = shared_trace_dir()
-    if d is not None and (d / "mahimahi" / "ATT-LTE-driving-2016.down").is_file():
-        return mo.traces.load(d / "mahimahi" / "ATT-LTE-driving-2016.down")
-    return mo.traces.bundled()["lte-driving-like"]
-
-
 @pytest.mark.hot_path
 def test_bench_link_saturating_sender(benchmark):
-    tr = _trace()
+    tr = lte_drive_trace()
     duration_s = 60.0 if smoke() else 600.0
     rate_bps = tr.mean_bps * 1.25
     n = int(duration_s * rate_bps / (PACKET_BYTES * 8))

@@ -12,26 +12,18 @@ and asserts >= 1,000x.
 from __future__ import annotations
 
 import pytest
-from conftest import measured_seconds, smoke
+from conftest import lte_drive_trace, measured_seconds, smoke
 
 import mediaopt as mo
-from mediaopt._paths import shared_trace_dir
 
 REQUIRED_X_REAL_TIME = 5_000
 GOAL_X_REAL_TIME = 20_000
 SMOKE_X_REAL_TIME = 1_000
 
 
-def _trace() -> mo.traces.Trace:
-    d = shared_trace_dir()
-    if d is not None and (d / "mahimahi" / "ATT-LTE-driving-2016.down").is_file():
-        return mo.traces.load(d / "mahimahi" / "ATT-LTE-driving-2016.down")
-    return mo.traces.bundled()["lte-driving-like"]
-
-
 @pytest.mark.hot_path
 def test_bench_replay_consult_lte(benchmark):
-    tr = _trace()
+    tr = lte_drive_trace()
     policy = mo.policies.load("consult")
     duration_s = 120.0 if smoke() else 600.0
 

@@ -5,7 +5,7 @@ from libc.stdint cimport int32_t, int64_t
 from mediaopt._core.adaptation cimport AdaptationCore, EncoderSettingsC
 from mediaopt._core.gcc cimport GccEstimator
 from mediaopt._core.link cimport Link
-from mediaopt._core.media_rng cimport Rng
+from mediaopt._core.rng cimport Xoshiro256 as Rng
 from mediaopt._core.pacer cimport Pacer, PacketC
 from mediaopt._core.receiver cimport Receiver
 from mediaopt._core.sender cimport VideoSource

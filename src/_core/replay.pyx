@@ -21,7 +21,7 @@ from libc.string cimport memcpy
 from mediaopt._core.adaptation cimport AdaptationCore, EncoderSettingsC
 from mediaopt._core.gcc cimport GccEstimator
 from mediaopt._core.link cimport Link
-from mediaopt._core.media_rng cimport rng_seed, rng_uniform
+from mediaopt._core.rng cimport rng_seed, rng_uniform
 from mediaopt._core.pacer cimport (
     KIND_AUDIO, KIND_FEC, KIND_PADDING, KIND_RTX, KIND_VIDEO, Pacer, PacketC,
 )

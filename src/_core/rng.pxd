@@ -1,7 +1,9 @@
-# A small seeded PRNG for the core: splitmix64 to expand a seed, xoshiro256** to draw.
+# The core's one seeded PRNG (link loss, sender noise, feedback loss): splitmix64 to expand
+# a seed, xoshiro256** to draw.
 # Inline cdef functions so any core module can `from mediaopt._core.rng cimport ...` and
 # keep its random state in a plain struct (no Python objects, no GIL, no allocation).
 # Same seed, same bits, on every platform (only 64-bit integer arithmetic).
+from libc.math cimport log
 from libc.stdint cimport uint64_t, int64_t
 
 
@@ -50,3 +52,15 @@ cdef inline uint64_t rng_next(Xoshiro256* r) noexcept nogil:
 cdef inline double rng_uniform(Xoshiro256* r) noexcept nogil:
     # A double in [0, 1) from the top 53 bits.
     return <double>(rng_next(r) >> 11) * (1.0 / 9007199254740992.0)
+
+
+cdef inline double rng_laplace(Xoshiro256* r, double scale) noexcept nogil:
+    # Zero-mean Laplace(scale) by inversion; the standard deviation is scale * sqrt(2).
+    cdef double u = rng_uniform(r) - 0.5
+    if u <= -0.5:
+        u = -0.5 + 1e-12       # keep log() finite at the edge of the interval
+    if u == 0.0:
+        return 0.0
+    if u < 0.0:
+        return scale * log(1.0 + 2.0 * u)
+    return -scale * log(1.0 - 2.0 * u)

@@ -3,7 +3,7 @@
 # (replay.pyx) drives them without the GIL. See docs/replay.md for the formulas.
 from libc.stdint cimport int32_t, int64_t
 
-from mediaopt._core.media_rng cimport Rng
+from mediaopt._core.rng cimport Xoshiro256 as Rng
 
 # Bytes every packet carries besides its payload: IPv4 20 + UDP 8 + RTP 12 + the
 # transport-wide sequence number header extension 8 (RFC 3550, draft-holmer-rmcat-

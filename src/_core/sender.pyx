@@ -10,7 +10,7 @@ bits per pixel and resolution. Formulas, constants and their sources: ``docs/rep
 from libc.math cimport log10, pow, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
-from mediaopt._core.media_rng cimport Rng, rng_seed, rng_laplace
+from mediaopt._core.rng cimport Xoshiro256 as Rng, rng_seed, rng_laplace
 
 # --- content-quality model (docs/replay.md, "Content quality") -------------------------
 # Codec term: PSNR grows linearly with log10(bits per pixel) (the first-order form of the
