@@ -4,12 +4,13 @@ The compiled core (``mediaopt._core``) runs the per-packet work; this package is
 See ``docs/architecture.md`` for the data path.
 """
 
-from mediaopt import policies, traces
+from mediaopt import content, encoders, policies, quality, traces
 from mediaopt._core.link import Link
 from mediaopt._version import __version__
 from mediaopt.adaptation import Adaptation, EncoderSettings
 from mediaopt.bwe import GccEstimator
 from mediaopt.core import core_info
+from mediaopt.encoders import Decoder, EncodedFrame, Encoder
 from mediaopt.replay import ReplayResult, replay
 
 #: Arrival time that marks a lost packet, in every ``*_us`` array.
@@ -18,13 +19,19 @@ LOST: int = -1
 __all__ = [
     "LOST",
     "Adaptation",
+    "Decoder",
+    "EncodedFrame",
+    "Encoder",
     "EncoderSettings",
     "GccEstimator",
     "Link",
     "ReplayResult",
     "__version__",
+    "content",
     "core_info",
+    "encoders",
     "policies",
+    "quality",
     "replay",
     "traces",
 ]

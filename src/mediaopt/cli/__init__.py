@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from mediaopt._version import __version__
 
 #: Sub-command modules, in the order ``mediaopt --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("info", "traces", "policies", "replay")
+COMMAND_MODULES: tuple[str, ...] = ("info", "traces", "policies", "replay", "profile")
 
 
 class UsageError(Exception):
