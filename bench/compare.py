@@ -66,6 +66,7 @@ def _bench_once(py: Path, args: argparse.Namespace, out: Path) -> dict[str, floa
         "-o",
         "addopts=",
         "--benchmark-min-rounds=3",
+        "--continue-on-collection-errors",
     ]
     if args.marker:
         cmd += ["-m", args.marker]
