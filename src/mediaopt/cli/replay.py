@@ -75,6 +75,12 @@ def register(sub: Any) -> None:
         default="0",
         help="random loss ratio 0..1, unless the trace has a loss column (default 0)",
     )
+    p.add_argument(
+        "--content",
+        metavar="NAME|FILE",
+        help="ground the encoder model in a content rate-quality profile: a bundled name "
+        "(talking_head, document_share, endoscope, ultrasound) or a profile JSON file",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
 
@@ -232,6 +238,13 @@ def run(args: argparse.Namespace) -> int:
     for flag, path in (("--json", args.json), ("--csv", args.csv), ("--report", args.report)):
         _check_output(flag, path)
     options = _options(args)
+    if getattr(args, "content", None) is not None:
+        from mediaopt import profiles
+
+        try:
+            options["content"] = profiles.resolve(args.content)
+        except ValueError as exc:
+            raise UsageError(f"--content {args.content}: {exc}") from None
     be = _backend()
     policy_specs = args.policy or [DEFAULT_POLICY]
     policies = []

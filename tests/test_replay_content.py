@@ -1,0 +1,151 @@
+"""Replay grounded in content profiles: ``replay(content=...)`` and the profile ladder."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mediaopt._core.sender import VideoSource
+
+import mediaopt as mo
+from mediaopt import profiles
+from mediaopt.profiles import ContentProfile
+from mediaopt.traces import Trace
+
+
+@pytest.fixture(scope="module")
+def head() -> ContentProfile:
+    return profiles.bundled("talking_head_h264")
+
+
+@pytest.fixture(scope="module")
+def steady() -> Trace:
+    return mo.traces.bundled()["constant-1mbps"]
+
+
+def test_compiled_table_matches_the_profile_prediction(head: ContentProfile) -> None:
+    src = VideoSource(content_table=profiles.replay_table(head))
+    for w, h in head.resolutions():
+        for bps in (20_000, 90_000, 300_000, 700_000, 3_000_000):
+            assert src.content_db(bps, w, h, 30.0) == pytest.approx(
+                head.quality_db(bps, w, h, 30.0), abs=1e-9
+            )
+    # between two profiled sizes the prediction lies between theirs at the same rate
+    (w0, h0), (w1, h1) = head.resolutions()[-2:]
+    q = src.content_db(400_000, 480, 270, 30.0)
+    lo, hi = sorted((head.quality_db(400_000, w0, h0), head.quality_db(400_000, w1, h1)))
+    assert lo - 1e-9 <= q <= hi + 1e-9
+
+
+def test_quality_comes_from_the_profile_at_a_fixed_resolution(
+    head: ContentProfile, steady: Trace
+) -> None:
+    res = mo.replay(
+        steady, "consult", seed=1, content=head, max_width=640, max_height=360, audio_kbps=0
+    )
+    f = res.frames
+    late = (f.capture_us >= 4_000_000) & ~f.keyframe & (f.width == 640)
+    assert np.count_nonzero(late) > 50
+    span_s = (f.capture_us[late][-1] - f.capture_us[late][0]) / 1e6
+    fps = (np.count_nonzero(late) - 1) / span_s
+    bitrate = float(np.mean(f.size_bytes[late])) * 8.0 * fps
+    predicted = head.quality_db(bitrate, 640, 360, fps)
+    assert float(np.mean(f.quality_db[late])) == pytest.approx(predicted, abs=0.5)
+    # and not the built-in formula's answer for the same frames
+    formula = mo.replay(steady, "consult", seed=1, max_width=640, max_height=360, audio_kbps=0)
+    assert abs(formula.metrics["quality_mean"] - res.metrics["quality_mean"]) > 0.5
+
+
+def test_content_by_name_path_and_object_agree(
+    head: ContentProfile, steady: Trace, tmp_path: Path
+) -> None:
+    path = tmp_path / "p.json"
+    head.save(path)
+    runs = [
+        mo.replay(steady, "consult", seed=3, duration_s=4, content=c)
+        for c in (head, "talking_head", "talking_head_h264", path)
+    ]
+    ref = runs[0].to_json_dict()
+    for r in runs[1:]:
+        assert r.to_json_dict() == ref
+    again = mo.replay(steady, "consult", seed=3, duration_s=4, content=head)
+    assert again.to_json_dict() == ref
+    assert np.array_equal(again.frames.quality_db, runs[0].frames.quality_db)
+
+
+def test_default_is_the_formula(steady: Trace) -> None:
+    a = mo.replay(steady, "consult", seed=2, duration_s=3)
+    b = mo.replay(steady, "consult", seed=2, duration_s=3, content=None)
+    assert a.to_json_dict() == b.to_json_dict()
+
+
+def test_keyframes_follow_the_profile_ratio(steady: Trace) -> None:
+    doc = profiles.bundled("document_share_h264")
+    src = VideoSource(keyframe_ratio=doc.keyframe_ratio(), content_table=profiles.replay_table(doc))
+    assert src.keyframe_ratio == pytest.approx(doc.keyframe_ratio())
+    assert doc.keyframe_ratio() != pytest.approx(4.0)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("no_such_content", "content: 'no_such_content' is neither"),
+        (42, "content: expected a ContentProfile"),
+    ],
+)
+def test_bad_profile_is_a_clear_value_error(content: object, match: str, steady: Trace) -> None:
+    with pytest.raises(ValueError, match=match):
+        mo.replay(steady, "consult", duration_s=1, content=content)
+
+
+def test_bad_profile_file_is_a_clear_value_error(steady: Trace, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"content: .*not a JSON profile"):
+        mo.replay(steady, "consult", duration_s=1, content=bad)
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"format": 1, "points": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match="content: "):
+        mo.replay(steady, "consult", duration_s=1, content=wrong)
+
+
+@pytest.mark.parametrize(
+    ("table", "match"),
+    [
+        (([1.0], [0, 1], [0.0], [30.0]), "expected"),
+        (([0.0], [0, 1], [0.0], [30.0], [1.0]), "pixels must be positive"),
+        (([1.0], [0, 2], [1.0, 0.0], [30.0, 31.0], [1.0]), "must not fall"),
+        (([1.0], [0, 1], [math.nan], [30.0], [1.0]), "finite"),
+        (([1.0, 2.0], [0, 1, 1], [0.0], [30.0], [1.0, 1.0]), "at least one row"),
+    ],
+)
+def test_bad_content_table_is_rejected(table: tuple[object, ...], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        VideoSource(content_table=table)  # type: ignore[arg-type]
+
+
+def test_cli_content_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from mediaopt.cli import main
+
+    outs = {}
+    for content in (None, "talking_head"):
+        out = tmp_path / f"{content}.json"
+        args = ["replay", "constant-1mbps", "--duration-s", "3", "--json", str(out), "--quiet"]
+        if content is not None:
+            args += ["--content", content]
+        assert main(args) == 0
+        outs[content] = json.loads(out.read_text())["results"][0]["metrics"]
+    trace = mo.traces.bundled()["constant-1mbps"]
+    direct = mo.replay(trace, "consult", duration_s=3, content="talking_head")
+    assert outs["talking_head"]["quality_mean"] == pytest.approx(
+        direct.metrics["quality_mean"], abs=1e-6
+    )
+    assert outs["talking_head"]["quality_mean"] != pytest.approx(outs[None]["quality_mean"])
+    capsys.readouterr()
+    assert main(["replay", "constant-1mbps", "--content", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "--content nope" in err and "\n" not in err
