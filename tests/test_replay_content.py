@@ -10,7 +10,8 @@ import pytest
 from mediaopt._core.sender import VideoSource
 
 import mediaopt as mo
-from mediaopt import profiles
+from mediaopt import policies, profiles
+from mediaopt.adaptation import ladder_limits
 from mediaopt.profiles import ContentProfile
 from mediaopt.traces import Trace
 
@@ -149,3 +150,73 @@ def test_cli_content_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["replay", "constant-1mbps", "--content", "nope"]) == 2
     err = capsys.readouterr().err.strip()
     assert "--content nope" in err and "\n" not in err
+
+
+# --- the adaptation ladder from a profile's convex hull ---
+
+
+def test_profile_ladder_is_the_hull_plus_the_closing_row() -> None:
+    endo = profiles.bundled("endoscope_h264")
+    rows = policies.profile_ladder("endoscope")
+    assert rows[:-1] == endo.ladder()
+    assert rows[-1][:2] == (0, 0)
+    # one-row hulls (one resolution always best) still make a valid ladder
+    assert len(policies.profile_ladder("talking_head")) == 2
+
+
+def test_with_profile_ladder_is_used_by_the_adaptation() -> None:
+    base = policies.load("consult")
+    pol = policies.with_profile_ladder(base, "endoscope")
+    rows = policies.profile_ladder("endoscope")
+    assert pol.adaptation.ladder_bps == rows
+    assert pol.adaptation.ladder_from_profile == "endoscope"
+    assert pol.adaptation.ladder_bps != base.adaptation.ladder_bps
+    # a camera of a profiled size: the best state needs the row's target at 30 fps
+    w, h, lo, tgt, mx = rows[1]
+    top = mo.Adaptation(pol, max_width=w, max_height=h, max_fps=30).core.states[0]
+    assert top[:3] == (w, h, 30.0)
+    want = ladder_limits(w, h, rows)
+    assert (lo, tgt, mx) == tuple(want)
+    switch = pol.adaptation.switch_point
+    assert top[3] == round(lo + switch * (tgt - lo))
+    # and the settings follow it: at the profile row's target rate the 640x360 camera
+    # keeps its full picture with the profile ladder
+    w0, h0, _lo0, tgt0, _mx0 = rows[0]
+    ad = mo.Adaptation(pol, max_width=w0, max_height=h0, max_fps=30)
+    s = None
+    for k in range(600):
+        s = ad.update(int(tgt0 * 1.3), 0.0, 50_000, k * 100_000)
+    assert s is not None and (s.width, s.height) == (w0, h0)
+
+
+def test_profile_ladder_option_round_trips_through_toml(tmp_path: Path) -> None:
+    pol = policies.with_profile_ladder(policies.load("consult"), "ultrasound")
+    text = pol.to_toml()
+    assert 'ladder_from_profile = "ultrasound"' in text
+    assert policies.loads(text) == pol
+    path = tmp_path / "p.toml"
+    pol.save(path)
+    assert policies.load(path) == pol
+    # the option alone (no ladder_bps) gives the same policy
+    data = pol.to_dict()
+    del data["adaptation"]["ladder_bps"]
+    assert policies.Policy.from_dict(data) == pol
+    # an object is written in as rows
+    obj = policies.with_profile_ladder(
+        policies.load("consult"), profiles.bundled("ultrasound_h264")
+    )
+    assert obj.adaptation.ladder_from_profile == ""
+    assert obj.adaptation.ladder_bps == pol.adaptation.ladder_bps
+
+
+def test_bad_profile_ladder_option_names_the_key() -> None:
+    with pytest.raises(ValueError, match=r"adaptation\.ladder_from_profile: content: 'nope'"):
+        policies.AdaptationConfig(ladder_from_profile="nope")
+    with pytest.raises(ValueError, match="policy: expected a Policy"):
+        policies.with_profile_ladder("consult", "endoscope")  # type: ignore[arg-type]
+
+
+def test_profile_ladder_policy_replays(steady: Trace) -> None:
+    pol = policies.with_profile_ladder(policies.load("consult"), "talking_head")
+    res = mo.replay(steady, pol, seed=0, content="talking_head", max_width=640, max_height=360)
+    assert res.metrics["quality_mean"] > 0

@@ -144,8 +144,8 @@ def replay(
     as ``"talking_head"`` or a profile file) replaces the encoder model's built-in
     content formula: each frame's PSNR comes from the profile's measured rate–quality
     table at the frame's bits per pixel and resolution, and key frames are the profile's
-    keyframe/delta size ratio (docs/encoders.md, "Replay with a content profile"). ``None`` (default)
-    keeps the formula.
+    keyframe/delta size ratio (docs/encoders.md, "Replay with a content profile").
+    ``None`` (default) keeps the formula.
 
     Raises ``ValueError`` for an unknown policy, an unreadable or invalid trace, a
     non-positive duration or any other bad argument.
