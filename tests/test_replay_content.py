@@ -10,7 +10,7 @@ import pytest
 from mediaopt._core.sender import VideoSource
 
 import mediaopt as mo
-from mediaopt import policies, profiles
+from mediaopt import encoders, policies, profiles
 from mediaopt.adaptation import ladder_limits
 from mediaopt.profiles import ContentProfile
 from mediaopt.traces import Trace
@@ -220,3 +220,73 @@ def test_profile_ladder_policy_replays(steady: Trace) -> None:
     pol = policies.with_profile_ladder(policies.load("consult"), "talking_head")
     res = mo.replay(steady, pol, seed=0, content="talking_head", max_width=640, max_height=360)
     assert res.metrics["quality_mean"] > 0
+
+
+# --- full fidelity: real encoded frames through the link (two passes) ---
+
+SMALL = {"max_width": 320, "max_height": 240, "duration_s": 2.0}
+
+
+@pytest.fixture(scope="module")
+def encoded() -> encoders.EncodedReplay:
+    pytest.importorskip("av")
+    # a link too slow for the model's first guess: real sizes change what happens
+    trace = mo.traces.constant(250.0, 10.0, name="slow")
+    return encoders.replay_encoded(trace, "consult", "endoscope", content="endoscope", **SMALL)
+
+
+def test_second_pass_sends_the_measured_sizes(encoded: encoders.EncodedReplay) -> None:
+    m, r = encoded.model.frames, encoded.result.frames
+    assert m.capture_us.size > 10 and r.capture_us.size > 10
+    lo, hi = encoders.SIZE_FACTOR_RANGE
+    assert np.all((encoded.size_factor >= lo) & (encoded.size_factor <= hi))
+    # frames captured at the same time as in pass 1 carry pass 1's real size (the
+    # model sizes agree until the two passes' feedback diverges, so the first frame does)
+    assert r.capture_us[0] == m.capture_us[0]
+    assert abs(int(r.size_bytes[0]) - int(encoded.open_loop.real_size_bytes[0])) <= 2
+    # the link saw other bytes than in the model-only pass
+    assert not np.array_equal(m.size_bytes, r.size_bytes)
+    assert encoded.result.metrics["sent_kbps"] != encoded.model.metrics["sent_kbps"]
+
+
+def test_delivered_quality_is_measured(encoded: encoders.EncodedReplay) -> None:
+    s = encoded.summary()
+    assert 15.0 < s["delivered_psnr_mean_db"] < 60.0
+    assert 0.0 < s["delivered_ssim_mean"] <= 1.0
+    assert s["delivered_error_db"] == pytest.approx(
+        s["delivered_psnr_mean_db"] - encoded.model.metrics["quality_mean"]
+    )
+    assert s["fixed_point_size_ratio"] > 0
+
+
+def test_full_fidelity_is_deterministic(encoded: encoders.EncodedReplay) -> None:
+    trace = mo.traces.constant(250.0, 10.0, name="slow")
+    again = encoders.replay_encoded(trace, "consult", "endoscope", content="endoscope", **SMALL)
+    assert np.array_equal(again.result.frames.size_bytes, encoded.result.frames.size_bytes)
+    assert again.summary()["delivered_psnr_mean_db"] == pytest.approx(
+        encoded.summary()["delivered_psnr_mean_db"], abs=1e-9
+    )
+
+
+def test_cli_encode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from mediaopt.cli import main
+
+    pytest.importorskip("av")
+    out = tmp_path / "r.json"
+    args = ["replay", "constant-1mbps", "--duration-s", "1", "--encode", "talking_head"]
+    assert main([*args, "--encode-scale", "0.25", "--json", str(out), "--quiet"]) == 0
+    assert "full fidelity constant-1mbps x consult: model" in capsys.readouterr().out
+    doc = json.loads(out.read_text())
+    (fid,) = doc["fidelity"]
+    assert fid["source"] == "talking_head" and fid["codec"] == "h264"
+    assert fid["delivered_psnr_mean_db"] > 15
+    for bad, needle in (
+        (["--encode", "no_such_source"], "--encode no_such_source: neither"),
+        (["--encode", "talking_head", "--codec", "mpeg9"], "--codec mpeg9"),
+        (["--encode", "talking_head", "--encode-scale", "3"], "--encode-scale"),
+    ):
+        assert main(["replay", "constant-1mbps", *bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert needle in err and "\n" not in err
