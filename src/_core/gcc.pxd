@@ -8,6 +8,7 @@ from mediaopt._core.alr cimport AlrState
 from mediaopt._core.bitrate_estimator cimport AckedBitrateState
 from mediaopt._core.inter_arrival cimport InterArrivalState
 from mediaopt._core.loss_based cimport LossBasedState
+from mediaopt._core.loss_based_v2 cimport Lbv2State
 from mediaopt._core.probe cimport ProbeControllerState, ProbeEstimatorState
 from mediaopt._core.trendline cimport TrendlineState
 
@@ -24,6 +25,7 @@ cdef struct GccState:
     AimdState aimd                 # delay-based rate control (DelayBasedBwe)
     AckedBitrateState ack          # acknowledged bitrate
     LossBasedState lb              # loss-based control and final target
+    Lbv2State lb2                  # LossBasedBweV2 (bounds the target when enabled)
     ProbeEstimatorState pe         # probe result measurement
     ProbeControllerState pc        # probe decisions
     AlrState alr                   # application-limited region
@@ -81,6 +83,7 @@ cdef class GccEstimator:
     cdef bint _reserve(self, Py_ssize_t n) noexcept nogil
     cdef void _process_report(self, int64_t now_us) noexcept nogil
     cdef void _network_changed(self, int64_t now_us) noexcept nogil
+    cdef void _sync_v2(self) noexcept nogil
 
     # --- the contract ---
     # One transport-feedback report: n packets in send order (arrival_us -1 = lost).
