@@ -47,9 +47,7 @@ def config(enabled: bool = True, valid: bool = True) -> GccConfig:
 
 def short_config(**custom: object) -> GccConfig:
     """ShortObservationConfig: one observation suffices, a window of two."""
-    return GccConfig(
-        loss_v2_min_num_observations=1, loss_v2_observation_window_size=2, **custom
-    )  # type: ignore[arg-type]
+    return GccConfig(loss_v2_min_num_observations=1, loss_v2_observation_window_size=2, **custom)  # type: ignore[arg-type]
 
 
 Report = tuple[list[int], list[int], list[int]]
@@ -547,3 +545,53 @@ def test_bad_input_raises_value_error() -> None:
         est.update([0], [-5], [100])
     with pytest.raises(ValueError, match="config"):
         LossBasedBweV2(config=dataclasses.asdict(GccConfig()))  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- inside GccEstimator
+
+
+def _lossy_call(config: GccConfig, loss: float, seconds: int = 30) -> list[int]:
+    """A sender at the target over a 2 Mbit/s link with random loss, 100 ms one way."""
+    from mediaopt.bwe import GccEstimator
+
+    est = GccEstimator(300_000, 30_000, 1_500_000, config=config)
+    rng = np.random.default_rng(7)
+    targets = [est.target_bps]
+    t = 0
+    for _ in range(seconds * 20):  # a report every 50 ms
+        # 1200-byte packets at the target rate, spread over the 50 ms (the link is faster).
+        n = max(1, round(targets[-1] * 0.05 / 9600))
+        send = t + np.arange(n, dtype=np.int64) * (50_000 // n)
+        for s in send:
+            est.on_packet_sent(int(s), 1200)
+        arrival = np.where(rng.random(n) < loss, -1, send + 100_000)
+        t += 50_000
+        est.process(t + 100_000)
+        targets.append(est.on_feedback(send, arrival, np.full(n, 1200), t + 100_000))
+    return targets
+
+
+def test_gcc_with_v2_backs_off_modestly_where_the_classic_controller_collapses() -> None:
+    on = _lossy_call(GccConfig(), 0.1)
+    off = _lossy_call(GccConfig(loss_based_v2=False), 0.1)
+    assert min(on[-100:]) > 2 * max(off[-100:])
+
+
+def test_gcc_reports_the_loss_based_state() -> None:
+    from mediaopt.bwe import GccEstimator
+
+    est = GccEstimator(config=GccConfig(loss_based_v2=False))
+    assert est.loss_based_state == "delay_based_estimate"
+    states = set()
+    rng = np.random.default_rng(3)
+    est2 = GccEstimator(300_000, 30_000, 1_500_000)
+    t = 0
+    for k in range(400):
+        send = t + np.arange(6, dtype=np.int64) * 8_000
+        loss = 0.5 if 100 <= k < 200 else 0.0
+        arrival = np.where(rng.random(6) < loss, -1, send + 100_000)
+        t += 50_000
+        est2.process(t + 100_000)
+        est2.on_feedback(send, arrival, np.full(6, 1200), t + 100_000)
+        states.add(est2.loss_based_state)
+    assert "decreasing" in states and "delay_based_estimate" in states
