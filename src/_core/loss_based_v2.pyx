@@ -272,39 +272,81 @@ cdef double _high_bandwidth_bias(Lbv2State* s, int64_t bw_bps) noexcept nogil:
             + _adjust_bias(s, s.higher_log_bw_bias) * log(1.0 + kbps))
 
 
-cdef double _objective(Lbv2State* s, double inherent, int64_t bw_bps) noexcept nogil:
-    cdef double obj = 0.0, p, w, bias = _high_bandwidth_bias(s, bw_bps)
-    cdef int32_t i
-    cdef int64_t received
+# The window in slot order, flattened once per update for the candidate loops: weight,
+# lost and received packets, packets and sending rate of each initialised observation.
+# The sums below run in libwebrtc's order (slot 0 first), so the results are the same.
+cdef struct _Flat:
+    int32_t n
+    double w[LBV2_MAX_WINDOW]
+    double lost[LBV2_MAX_WINDOW]
+    double recv[LBV2_MAX_WINDOW]
+    double packets[LBV2_MAX_WINDOW]
+    int64_t rate[LBV2_MAX_WINDOW]
+
+
+cdef void _flatten(Lbv2State* s, _Flat* f) noexcept nogil:
+    cdef int32_t i, k = 0
     for i in range(s.window):
         if s.obs[i].id < 0:
             continue
-        p = _loss_probability(inherent, bw_bps, s.obs[i].sending_rate_bps)
-        w = _weight(s, s.obs[i].id)
-        received = s.obs[i].num_packets - s.obs[i].num_lost
-        obj += w * (s.obs[i].num_lost * log(p) + received * log(1.0 - p))
-        obj += w * bias * s.obs[i].num_packets
+        f.w[k] = _weight(s, s.obs[i].id)
+        f.lost[k] = <double>s.obs[i].num_lost
+        f.recv[k] = <double>(s.obs[i].num_packets - s.obs[i].num_lost)
+        f.packets[k] = <double>s.obs[i].num_packets
+        f.rate[k] = s.obs[i].sending_rate_bps
+        k += 1
+    f.n = k
+
+
+cdef inline bint _over(int64_t rate, int64_t bw_bps) noexcept nogil:
+    # The sending rate exceeds the bandwidth: the loss probability is above the inherent.
+    return _finite(rate) and _finite(bw_bps) and rate > bw_bps and rate > 0
+
+
+cdef double _objective(Lbv2State* s, _Flat* f, double inherent,
+                       int64_t bw_bps) noexcept nogil:
+    cdef double obj = 0.0, p, bias = _high_bandwidth_bias(s, bw_bps)
+    cdef double log_p, log_q
+    cdef int32_t i
+    # Observations sent at or under the candidate bandwidth all have the loss probability
+    # of the inherent loss: their logarithms are computed once (same values, same sum).
+    cdef double p0 = _loss_probability(inherent, bw_bps, 0)
+    cdef double log_p0 = log(p0), log_q0 = log(1.0 - p0)
+    for i in range(f.n):
+        if _over(f.rate[i], bw_bps):
+            p = _loss_probability(inherent, bw_bps, f.rate[i])
+            log_p = log(p)
+            log_q = log(1.0 - p)
+        else:
+            log_p = log_p0
+            log_q = log_q0
+        obj += f.w[i] * (f.lost[i] * log_p + f.recv[i] * log_q)
+        obj += f.w[i] * bias * f.packets[i]
     return obj
 
 
-cdef double _newton(Lbv2State* s, double inherent, int64_t bw_bps) noexcept nogil:
-    cdef double first, second, p, w
+cdef double _newton(Lbv2State* s, _Flat* f, double inherent,
+                    int64_t bw_bps) noexcept nogil:
+    cdef double first, second, p, q, p0, q0, pp0, qq0
     cdef int32_t it, i
-    cdef int64_t received
     if s.num_observations <= 0:
         return inherent
     for it in range(s.newton_iterations):
         first = 0.0
         second = 0.0
-        for i in range(s.window):
-            if s.obs[i].id < 0:
-                continue
-            p = _loss_probability(inherent, bw_bps, s.obs[i].sending_rate_bps)
-            w = _weight(s, s.obs[i].id)
-            received = s.obs[i].num_packets - s.obs[i].num_lost
-            first += w * (s.obs[i].num_lost / p - received / (1.0 - p))
-            second -= w * (s.obs[i].num_lost / (p * p)
-                           + received / ((1.0 - p) * (1.0 - p)))
+        p0 = _loss_probability(inherent, bw_bps, 0)
+        q0 = 1.0 - p0
+        pp0 = p0 * p0
+        qq0 = q0 * q0
+        for i in range(f.n):
+            if _over(f.rate[i], bw_bps):
+                p = _loss_probability(inherent, bw_bps, f.rate[i])
+                q = 1.0 - p
+                first += f.w[i] * (f.lost[i] / p - f.recv[i] / q)
+                second -= f.w[i] * (f.lost[i] / (p * p) + f.recv[i] / (q * q))
+            else:
+                first += f.w[i] * (f.lost[i] / p0 - f.recv[i] / q0)
+                second -= f.w[i] * (f.lost[i] / pp0 + f.recv[i] / qq0)
         if second >= 0.0:
             second = -1.0e-6       # mathematically negative; guard the division
         inherent -= s.newton_step_size * first / second
@@ -389,6 +431,7 @@ cdef void lbv2_end_report(Lbv2State* s, int64_t delay_based_bps, bint in_alr) no
     cdef int n = 0, i
     cdef int64_t best_bw, cand_bw, upper, bounded, cur_bw, cap
     cdef double best_loss, cand_loss, obj, obj_max = -1.0e308, rampup
+    cdef _Flat flat
     s.delay_based_bps = delay_based_bps
     if not s.enabled or s.part_last_send_us == MO_MINUS_INF:
         return                     # no packets: nothing to learn
@@ -416,13 +459,14 @@ cdef void lbv2_end_report(Lbv2State* s, int64_t delay_based_bps, bint in_alr) no
         bws[n] = _instant_upper(s)
         n += 1
     upper = _max(cur_bw, _candidate_upper_bound(s))
+    _flatten(s, &flat)
     best_bw = cur_bw
     best_loss = s.inherent_loss
     for i in range(n):
         cand_bw = _min(bws[i], upper)
         cand_loss = _feasible_inherent_loss(s, s.inherent_loss, cand_bw)
-        cand_loss = _newton(s, cand_loss, cand_bw)
-        obj = _objective(s, cand_loss, cand_bw)
+        cand_loss = _newton(s, &flat, cand_loss, cand_bw)
+        obj = _objective(s, &flat, cand_loss, cand_bw)
         if obj > obj_max:
             obj_max = obj
             best_bw = cand_bw
