@@ -33,7 +33,7 @@ from mediaopt._core.loss_based cimport (
 from mediaopt._core.loss_based_v2 cimport (
     LBV2_DECREASING, LBV2_INCREASE_USING_PADDING, LBV2_INCREASING, lbv2_add_packet,
     lbv2_begin_report, lbv2_end_report, lbv2_init, lbv2_is_ready, lbv2_result_bps,
-    lbv2_result_state, lbv2_set_acked, lbv2_set_bandwidth_estimate, lbv2_set_min_max,
+    lbv2_result_state, lbv2_set_acked, lbv2_set_min_max,
     lbv2_unlose,
 )
 from mediaopt._core.probe cimport (
@@ -183,9 +183,10 @@ cdef class GccEstimator:
         st = &self.st
         lb_set_min_max(&st.lb, self.min_bps, self.max_bps)
         lb_set_send_bitrate(&st.lb, self.start_bps, now_us)
-        # SendSideBandwidthEstimation::SetMinMaxBitrate / SetSendBitrate feed V2 too.
+        # SendSideBandwidthEstimation::SetMinMaxBitrate passes the bounds on to V2. V2's
+        # estimate starts from the first delay-based estimate it sees (not the start
+        # rate: SetSendBitrate does not touch V2).
         lbv2_set_min_max(&st.lb2, self.min_bps, self.max_bps)
-        lbv2_set_bandwidth_estimate(&st.lb2, self.start_bps)
         self._sync_v2()
         aimd_set_start(&st.aimd, self.start_bps)
         aimd_set_min(&st.aimd, self.min_bps)
@@ -433,8 +434,6 @@ cdef class GccEstimator:
             if updated:
                 if is_probe:
                     lb_set_send_bitrate(&st.lb, target, now_us)
-                    if v2:
-                        lbv2_set_bandwidth_estimate(&st.lb2, target)
                 lb_update_delay_based(&st.lb, now_us, target)
         # SendSideBandwidthEstimation::UpdateLossBasedEstimator (every report).
         if v2:
