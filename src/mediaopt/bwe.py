@@ -121,8 +121,9 @@ class GccConfig:
     # --- LossBasedBweV2 (goog_cc/loss_based_bwe_v2.cc, LossBasedBweV2::CreateConfig) ---
     # Current libwebrtc enables V2 by default: the field trial "WebRTC-Bwe-LossBasedBweV2"
     # parameter "Enabled" defaults to true in loss_based_bwe_v2.cc (it was false in
-    # older releases such as M108). With it on, its estimate replaces the classic loss-based controller
-    # (SendSideBandwidthEstimation::UpdateEstimate) once it has enough observations.
+    # older releases such as M108). With it on, its estimate replaces the classic
+    # loss-based rules (SendSideBandwidthEstimation::UpdateEstimate) once it has enough
+    # observations.
     loss_based_v2: bool = True
     loss_v2_rampup_upper_bound_factor: float = 1_000_000.0  # increase <= this x acked
     loss_v2_rampup_upper_bound_factor_in_hold: float = 1_000_000.0
