@@ -315,12 +315,17 @@ cdef double _objective(Lbv2State* s, _Flat* f, double inherent,
     for i in range(f.n):
         if _over(f.rate[i], bw_bps):
             p = _loss_probability(inherent, bw_bps, f.rate[i])
-            log_p = log(p)
             log_q = log(1.0 - p)
+            # Without lost packets the loss term is zero: its logarithm is not needed
+            # (the sum is the same to the bit).
+            log_p = log(p) if f.lost[i] != 0.0 else 0.0
         else:
             log_p = log_p0
             log_q = log_q0
-        obj += f.w[i] * (f.lost[i] * log_p + f.recv[i] * log_q)
+        if f.lost[i] != 0.0:
+            obj += f.w[i] * (f.lost[i] * log_p + f.recv[i] * log_q)
+        else:
+            obj += f.w[i] * (f.recv[i] * log_q)
         obj += f.w[i] * bias * f.packets[i]
     return obj
 
@@ -342,8 +347,13 @@ cdef double _newton(Lbv2State* s, _Flat* f, double inherent,
             if _over(f.rate[i], bw_bps):
                 p = _loss_probability(inherent, bw_bps, f.rate[i])
                 q = 1.0 - p
-                first += f.w[i] * (f.lost[i] / p - f.recv[i] / q)
-                second -= f.w[i] * (f.lost[i] / (p * p) + f.recv[i] / (q * q))
+                if f.lost[i] != 0.0:
+                    first += f.w[i] * (f.lost[i] / p - f.recv[i] / q)
+                    second -= f.w[i] * (f.lost[i] / (p * p) + f.recv[i] / (q * q))
+                else:
+                    # 0 / p is exactly 0: the same sums without the two divisions.
+                    first += f.w[i] * (-(f.recv[i] / q))
+                    second -= f.w[i] * (f.recv[i] / (q * q))
             else:
                 first += f.w[i] * (f.lost[i] / p0 - f.recv[i] / q0)
                 second -= f.w[i] * (f.lost[i] / pp0 + f.recv[i] / qq0)
