@@ -413,8 +413,9 @@ cdef bint _push_observation(Lbv2State* s) noexcept nogil:
     rate = (s.part_bytes * 8_000_000) // duration
     if s.num_observations > 0:
         prev = s.obs[(s.num_observations - 1) % s.window].sending_rate_bps
-        rate = <int64_t>round(s.sending_rate_smoothing * prev
-                              + (1.0 - s.sending_rate_smoothing) * rate)
+        # Two DataRate x double products (each rounded), then their sum.
+        rate = (_scale(prev, s.sending_rate_smoothing)
+                + _scale(rate, 1.0 - s.sending_rate_smoothing))
     slot = s.num_observations % s.window
     s.obs[slot].id = s.num_observations
     s.obs[slot].num_packets = s.part_packets
@@ -526,7 +527,7 @@ cdef void lbv2_end_report(Lbv2State* s, int64_t delay_based_bps, bint in_alr) no
     elif bounded < delay_based_bps and bounded < s.max_bps:
         if s.result_state != LBV2_DECREASING and s.hold_duration_factor > 0:
             s.hold_until_us = s.last_send_obs_us + s.hold_duration_us
-            cap = <int64_t>(s.hold_duration_us * s.hold_duration_factor)
+            cap = _scale(s.hold_duration_us, s.hold_duration_factor)  # TimeDelta x double
             s.hold_duration_us = cap if cap < _MAX_HOLD_US else _MAX_HOLD_US
             s.hold_bps = bounded
         s.result_state = LBV2_DECREASING
