@@ -1,4 +1,13 @@
-"""LossBasedBweV2: libwebrtc's loss_based_bwe_v2_test.cc scenarios, with their numbers."""
+"""LossBasedBweV2: libwebrtc's loss_based_bwe_v2_test.cc scenarios, with their numbers.
+
+Left out, because they need features this port leaves out (all off in libwebrtc's
+default configuration): NotReadyToUseInStartPhase and ReadyToUseInStartPhase
+(UseInStartPhase); IncreaseUsingPaddingStateIfFieldTrial,
+BestCandidateResetsToUpperBoundInFieldTrial, DecreaseToAckedCandidateIfPaddingInAlr and
+DecreaseAfterPadding (PaddingDuration); UseByteLossRate; PaceAtLossBasedEstimate.
+NoBweIncreaseIfObservationDurationIsSmallAndNetworkUnderusing has the same inputs as the
+"network normal" case now that the detector state is no longer an input.
+"""
 
 from __future__ import annotations
 
@@ -595,3 +604,90 @@ def test_gcc_reports_the_loss_based_state() -> None:
         est2.on_feedback(send, arrival, np.full(6, 1200), t + 100_000)
         states.add(est2.loss_based_state)
     assert "decreasing" in states and "delay_based_estimate" in states
+
+
+# ---------------------------------------------------------------- hold (HoldDurationFactor)
+
+
+def _after_50p_loss(**custom: object) -> tuple[LossBasedBweV2, int]:
+    est = LossBasedBweV2(config=short_config(**custom))
+    est.set_bandwidth_estimate(2_500_000)
+    update(est, loss_50p(0))
+    assert est.state == "decreasing"
+    bw = est.bandwidth_estimate_bps
+    assert bw is not None
+    return est, bw
+
+
+def test_increase_estimate_if_not_hold() -> None:
+    est, first = _after_50p_loss(loss_v2_hold_duration_factor=0.0)
+    update(est, received(OBS_US))
+    assert est.state == "increasing"
+    bw = est.bandwidth_estimate_bps
+    assert bw is not None and bw > first
+
+
+def test_increase_estimate_after_hold_duration() -> None:
+    est, first = _after_50p_loss(loss_v2_hold_duration_factor=10.0)
+    # Within the first hold (300 ms) the estimate cannot increase.
+    update(est, received(OBS_US))
+    assert est.state == "decreasing"
+    assert est.bandwidth_estimate_bps == first
+    # After it, it can.
+    update(est, received(2 * OBS_US))
+    assert est.state == "increasing"
+    bw = est.bandwidth_estimate_bps
+    assert bw is not None and bw >= first
+    # Another loss: a new, longer hold (3 s) at the rate reached then.
+    update(est, loss_50p(3 * OBS_US))
+    assert est.state == "decreasing"
+    at_hold = est.bandwidth_estimate_bps
+    assert at_hold is not None
+    for i in range(4, 7):
+        update(est, loss_100p(i * OBS_US))
+        assert est.state == "decreasing"
+        bw = est.bandwidth_estimate_bps
+        assert bw is not None and bw < at_hold
+    k = 7
+    while est.state != "increasing":
+        update(est, received(k * OBS_US))
+        bw = est.bandwidth_estimate_bps
+        assert bw is not None
+        if est.state == "decreasing":
+            assert bw <= at_hold
+        elif est.state == "increasing":
+            assert bw > at_hold
+        k += 1
+        assert k < 100
+
+
+def test_hold_rate_not_lower_than_acked_rate() -> None:
+    est, _ = _after_50p_loss(
+        loss_v2_hold_duration_factor=10.0, loss_v2_lower_bound_by_acked_rate_factor=1.0
+    )
+    est.set_acknowledged_bitrate(1_000_000)
+    update(est, loss_50p(OBS_US))
+    assert est.state == "decreasing"
+    assert est.bandwidth_estimate_bps == 1_000_000
+
+
+def test_estimate_not_lower_than_acked_rate() -> None:
+    est = LossBasedBweV2(config=short_config(loss_v2_lower_bound_by_acked_rate_factor=1.0))
+    est.set_bandwidth_estimate(2_500_000)
+    update(est, loss_100p(0))
+    bw = est.bandwidth_estimate_bps
+    assert bw is not None and bw < 1_000_000
+    est.set_acknowledged_bitrate(1_000_000)
+    update(est, loss_100p(OBS_US))
+    assert est.bandwidth_estimate_bps == 1_000_000
+    update(est, received(2 * OBS_US))
+    update(est, received(3 * OBS_US))
+    bw = est.bandwidth_estimate_bps
+    assert bw is not None and bw > 1_000_000
+
+
+def test_end_hold_duration_if_delay_based_estimate_works() -> None:
+    est, first = _after_50p_loss(loss_v2_hold_duration_factor=3.0)
+    update(est, received(OBS_US), delay_bps=first + 10_000)
+    assert est.state == "delay_based_estimate"
+    assert est.bandwidth_estimate_bps == first + 10_000
