@@ -43,6 +43,7 @@ cdef struct GccState:
     int32_t rtt_len                # RTTs in the ring
     int64_t last_target_bps        # published target (loss-based), bps
     int32_t last_fraction_loss     # published loss, 1/256
+    int32_t last_loss_state        # published loss-based state (LBV2_*)
     int64_t last_rtt_us            # published RTT, us
     int64_t highest_send_us        # latest send time of earlier feedbacks, us
     int64_t lost_send_us[GCC_LOST_RING]   # ring: send time of packets reported lost, us

@@ -165,6 +165,7 @@ cdef class GccEstimator:
         st.rtt_len = 0
         st.last_target_bps = start
         st.last_fraction_loss = 0
+        st.last_loss_state = 0
         st.last_rtt_us = 0
         st.highest_send_us = INT64_MIN
         for i in range(GCC_LOST_RING):
@@ -236,25 +237,25 @@ cdef class GccEstimator:
         st = &self.st
         st.lb.v2_ready = st.lb2.enabled and lbv2_is_ready(&st.lb2)
         st.lb.v2_bps = lbv2_result_bps(&st.lb2)
+        st.lb.v2_state = lbv2_result_state(&st.lb2)
 
     cdef void _network_changed(self, int64_t now_us) noexcept nogil:
         # GoogCcNetworkController::MaybeTriggerOnNetworkChanged (congestion-window
         # pushback only drops frames in libwebrtc's default, so the target is unchanged).
         st = &self.st
         cdef int64_t target = lb_target_bps(&st.lb)
-        cdef int32_t v2_state
-        if st.lb2.enabled:
+        cdef int32_t v2_state = st.lb.loss_based_state   # 0 (delay based) with V2 off
+        if (target != st.last_target_bps or st.lb.fraction_loss_q8 != st.last_fraction_loss
+                or st.lb.rtt_us != st.last_rtt_us or v2_state != st.last_loss_state):
+            st.last_loss_state = v2_state
             # GetBandwidthLimitedCause: a decreasing loss-based estimate allows no probes,
             # an increasing one caps them (ProbeController::InitiateProbing).
-            v2_state = lbv2_result_state(&st.lb2)
             if v2_state == LBV2_DECREASING or v2_state == LBV2_INCREASE_USING_PADDING:
                 st.pc.loss_limited = 1
             elif v2_state == LBV2_INCREASING:
                 st.pc.loss_limited = 2
             else:
                 st.pc.loss_limited = 0
-        if (target != st.last_target_bps or st.lb.fraction_loss_q8 != st.last_fraction_loss
-                or st.lb.rtt_us != st.last_rtt_us):
             st.last_target_bps = target
             st.last_fraction_loss = st.lb.fraction_loss_q8
             st.last_rtt_us = st.lb.rtt_us
@@ -746,9 +747,7 @@ cdef class GccEstimator:
         """LossBasedBweV2's state: ``delay_based_estimate`` (also when V2 is off),
         ``increasing``, ``increase_using_padding`` or ``decreasing``."""
         names = ("delay_based_estimate", "increasing", "increase_using_padding", "decreasing")
-        if not self.st.lb2.enabled:
-            return names[0]
-        return names[lbv2_result_state(&self.st.lb2)]
+        return names[self.st.lb.loss_based_state]
 
     @property
     def in_alr(self):
