@@ -9,7 +9,8 @@ Builds ``BASE_REF`` (any git revision) and the current working tree into two fre
 environments under ``build/compare/``, then runs the benchmarks of *this* tree's ``bench/``
 folder against each build alternately (A B A B ...), so both see the same machine load
 drift. For every benchmark it prints the median over rounds of each side's fastest round
-and the ratio B / A (above 1.0 means the working tree is slower). It exits 1 when any
+and the median over rounds of the ratio B / A of each back-to-back pair (above 1.0 means
+the working tree is slower). It exits 1 when any
 benchmark got slower than ``--threshold`` (default 10 %), 0 otherwise.
 
 The benchmark code is the same on both sides (the working tree's), so the comparison
@@ -134,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:<52} {sa:>11} {sb:>11} {'new' if b else 'gone':>7}")
             continue
         ma, mb = statistics.median(a), statistics.median(b)
-        ratio = mb / ma if ma > 0 else float("inf")
+        # the ratio of each A/B pair run back to back cancels slow drift in machine load
+        # better than a ratio of two medians taken across the whole job
+        pairs = [tb / ta for ta, tb in zip(a, b, strict=False) if ta > 0]
+        ratio = statistics.median(pairs) if pairs else float("inf")
         worst = max(worst, ratio)
         flag = "  SLOWER" if ratio > 1 + args.threshold else ""
         print(f"{name:<52} {ma:>11.3e} {mb:>11.3e} {ratio:>7.3f}{flag}")

@@ -82,6 +82,27 @@ cdef class VideoSource:
     cdef readonly int64_t frames_encoded    # counters
     cdef readonly int64_t frames_dropped
 
+    # --- optional content profile (replay(content=...)): replaces c_quality_db ---
+    cdef object _ct_owner                   # numpy arrays behind the pointers below
+    cdef const double* ct_pixels            # pixels of each profiled resolution, ascending
+    cdef const int64_t* ct_start            # first row of resolution r in ct_x/ct_y (n+1)
+    cdef const double* ct_x                 # log2 bits per pixel, ascending per resolution
+    cdef const double* ct_y                 # PSNR at display resolution, dB, non-decreasing
+    cdef const double* ct_slope             # dB per doubling of bpp beyond the measured rows
+    cdef Py_ssize_t ct_n                    # resolutions in the table; 0 = the formula
+
+    # --- optional injected frame sizes (two-pass full-fidelity replay) ---
+    cdef object _st_owner                   # numpy arrays behind the pointers below
+    cdef const int64_t* st_t_us             # capture times of the measured frames, us
+    cdef const double* st_factor            # real size / model size of those frames
+    cdef Py_ssize_t st_n                    # entries; 0 = sizes from the model
+    cdef Py_ssize_t st_cursor               # last entry used (times only move forward)
+
+    cdef double _curve_db(self, Py_ssize_t r, double lx) noexcept nogil
+    # PSNR (dB) from the content table at bits_per_frame and width x height.
+    cdef double c_content_db(self, double bits_per_frame, int32_t width,
+                             int32_t height) noexcept nogil
+
     cdef void c_request_rate(self, int64_t bitrate_bps, int64_t now_us) noexcept nogil
     cdef void c_request_keyframe(self) noexcept nogil
     # Encode the frame captured at now_us. Returns 1 and fills out, or 0 when the frame

@@ -1,3 +1,5 @@
+from typing import Any
+
 def quality_db(
     bitrate_bps: float,
     width: int,
@@ -37,7 +39,10 @@ class VideoSource:
         ref_width: int = 1280,
         ref_height: int = 720,
         min_frame_bytes: int = 60,
+        content_table: tuple[Any, Any, Any, Any, Any] | None = None,
+        size_factors: tuple[Any, Any] | None = None,
     ) -> None: ...
+    def content_db(self, bitrate_bps: float, width: int, height: int, fps: float) -> float: ...
     def request_rate(self, bitrate_bps: int, now_us: int) -> None: ...
     def request_keyframe(self) -> None: ...
     def encode(

@@ -7,8 +7,10 @@ when the output runs over budget. The PSNR of each frame comes from a content mo
 bits per pixel and resolution. Formulas, constants and their sources: ``docs/replay.md``.
 """
 
-from libc.math cimport log10, pow, sqrt
+from libc.math cimport isfinite, log2, log10, pow, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
+
+import numpy as np
 
 from mediaopt._core.rng cimport Xoshiro256 as Rng, rng_seed, rng_laplace
 
@@ -27,6 +29,8 @@ cdef double MIN_DB = 10.0
 cdef double MAX_DB = 60.0
 # Frame dropper bucket ceiling, seconds of the requested rate.
 cdef double MAX_DROP_BUCKET_S = 0.5
+# Ceiling of a content profile's PSNR (mediaopt.quality.MAX_PSNR_DB).
+cdef double CONTENT_MAX_DB = 100.0
 
 
 cdef double c_quality_db(double bits_per_frame, int32_t width, int32_t height,
@@ -85,7 +89,7 @@ cdef class VideoSource:
                   double noise_std=0.1, double keyframe_ratio=4.0,
                   double reaction_lag_ms=200.0, double drop_window_s=0.15,
                   double payback_s=1.0, int32_t ref_width=1280, int32_t ref_height=720,
-                  int64_t min_frame_bytes=60):
+                  int64_t min_frame_bytes=60, content_table=None, size_factors=None):
         if start_bps <= 0:
             raise ValueError(f"start_bps must be > 0, got {start_bps}")
         if not (0.0 <= noise_std <= 1.0):
@@ -122,6 +126,132 @@ cdef class VideoSource:
         self.q_width = 0
         self.q_height = 0
         self.q_db = 0.0
+        self.ct_n = 0
+        self.st_n = 0
+        self.st_cursor = 0
+        if content_table is not None:
+            self._set_content(content_table)
+        if size_factors is not None:
+            self._set_size_factors(size_factors)
+
+    def _set_content(self, table):
+        # (pixels[n], start[n + 1], log2_bpp[m], psnr_db[m], slope_db[n]); see the .pxd.
+        try:
+            pix, start, x, y, slope = table
+        except (TypeError, ValueError):
+            raise ValueError("content_table: expected (pixels, start, log2_bpp, psnr_db, "
+                             "slope_db)") from None
+        pix_a = np.ascontiguousarray(pix, dtype=np.float64)
+        start_a = np.ascontiguousarray(start, dtype=np.int64)
+        x_a = np.ascontiguousarray(x, dtype=np.float64)
+        y_a = np.ascontiguousarray(y, dtype=np.float64)
+        slope_a = np.ascontiguousarray(slope, dtype=np.float64)
+        n = pix_a.shape[0]
+        m = x_a.shape[0]
+        if (n < 1 or pix_a.ndim != 1 or start_a.shape[0] != n + 1 or slope_a.shape[0] != n
+                or y_a.shape[0] != m):
+            raise ValueError("content_table: array lengths do not match")
+        if start_a[0] != 0 or start_a[n] != m or np.any(np.diff(start_a) < 1):
+            raise ValueError("content_table: every resolution needs at least one row")
+        if np.any(pix_a <= 0) or np.any(np.diff(pix_a) <= 0):
+            raise ValueError("content_table: pixels must be positive and rising")
+        for arr in (x_a, y_a, slope_a):
+            if not np.all(np.isfinite(arr)):
+                raise ValueError("content_table: values must be finite")
+        for r in range(n):
+            seg_x = x_a[start_a[r]:start_a[r + 1]]
+            seg_y = y_a[start_a[r]:start_a[r + 1]]
+            if np.any(np.diff(seg_x) < 0) or np.any(np.diff(seg_y) < 0):
+                raise ValueError("content_table: bpp and PSNR must not fall within a resolution")
+        self._ct_owner = (pix_a, start_a, x_a, y_a, slope_a)
+        cdef const double[::1] vp = pix_a
+        cdef const int64_t[::1] vs = start_a
+        cdef const double[::1] vx = x_a
+        cdef const double[::1] vy = y_a
+        cdef const double[::1] vl = slope_a
+        self.ct_pixels = &vp[0]
+        self.ct_start = &vs[0]
+        self.ct_x = &vx[0]
+        self.ct_y = &vy[0]
+        self.ct_slope = &vl[0]
+        self.ct_n = n
+
+    def _set_size_factors(self, factors):
+        # (capture_us[k], factor[k]): from capture_us[i] on, frames are factor[i] x the
+        # model's size (the real encoder's measured size over the model's, pass 1).
+        try:
+            t, f = factors
+        except (TypeError, ValueError):
+            raise ValueError("size_factors: expected (capture_us, factor)") from None
+        t_a = np.ascontiguousarray(t, dtype=np.int64)
+        f_a = np.ascontiguousarray(f, dtype=np.float64)
+        if t_a.ndim != 1 or t_a.shape[0] != f_a.shape[0] or t_a.shape[0] == 0:
+            raise ValueError("size_factors: times and factors must match, non-empty")
+        if np.any(np.diff(t_a) < 0):
+            raise ValueError("size_factors: capture times must not decrease")
+        if not np.all(np.isfinite(f_a)) or np.any(f_a <= 0) or np.any(f_a > 100):
+            raise ValueError("size_factors: factors must be in (0, 100]")
+        self._st_owner = (t_a, f_a)
+        cdef const int64_t[::1] vt = t_a
+        cdef const double[::1] vf = f_a
+        self.st_t_us = &vt[0]
+        self.st_factor = &vf[0]
+        self.st_n = t_a.shape[0]
+        self.st_cursor = 0
+
+    cdef double _curve_db(self, Py_ssize_t r, double lx) noexcept nogil:
+        cdef Py_ssize_t a = <Py_ssize_t>self.ct_start[r]
+        cdef Py_ssize_t b = <Py_ssize_t>self.ct_start[r + 1] - 1
+        cdef Py_ssize_t j
+        cdef double dx
+        if lx <= self.ct_x[a]:
+            return self.ct_y[a] + self.ct_slope[r] * (lx - self.ct_x[a])
+        if lx >= self.ct_x[b]:
+            return self.ct_y[b] + self.ct_slope[r] * (lx - self.ct_x[b])
+        j = a
+        while j + 1 < b and self.ct_x[j + 1] <= lx:
+            j += 1
+        dx = self.ct_x[j + 1] - self.ct_x[j]
+        if dx <= 0.0:
+            return self.ct_y[j + 1]
+        return self.ct_y[j] + (self.ct_y[j + 1] - self.ct_y[j]) * (lx - self.ct_x[j]) / dx
+
+    cdef double c_content_db(self, double bits_per_frame, int32_t width,
+                             int32_t height) noexcept nogil:
+        # Each profiled resolution's curve at this frame's bits (quality is measured at the
+        # profile's display size, so upscaling is in the table); between two resolutions
+        # the curves are blended by log2 of the pixel count; outside, the nearest is used.
+        cdef double pixels = <double>width * <double>height
+        if bits_per_frame < 1.0:
+            bits_per_frame = 1.0
+        cdef Py_ssize_t n = self.ct_n
+        cdef Py_ssize_t r = 0
+        cdef double v, t, v1
+        if pixels <= self.ct_pixels[0]:
+            v = self._curve_db(0, log2(bits_per_frame / self.ct_pixels[0]))
+        elif pixels >= self.ct_pixels[n - 1]:
+            v = self._curve_db(n - 1, log2(bits_per_frame / self.ct_pixels[n - 1]))
+        else:
+            while r + 2 < n and self.ct_pixels[r + 1] <= pixels:
+                r += 1
+            t = log2(pixels / self.ct_pixels[r]) / log2(self.ct_pixels[r + 1] / self.ct_pixels[r])
+            v = self._curve_db(r, log2(bits_per_frame / self.ct_pixels[r]))
+            v1 = self._curve_db(r + 1, log2(bits_per_frame / self.ct_pixels[r + 1]))
+            v = (1.0 - t) * v + t * v1
+        if not isfinite(v) or v < 0.0:
+            return 0.0
+        if v > CONTENT_MAX_DB:
+            return CONTENT_MAX_DB
+        return v
+
+    def content_db(self, bitrate_bps: float, width: int, height: int, fps: float) -> float:
+        """PSNR (dB) the loaded content table gives (the formula's without one)."""
+        if fps <= 0:
+            raise ValueError(f"fps must be > 0, got {fps!r}")
+        if self.ct_n == 0:
+            return c_quality_db(float(bitrate_bps) / float(fps), int(width), int(height),
+                                self.ref_width, self.ref_height)
+        return self.c_content_db(float(bitrate_bps) / float(fps), int(width), int(height))
 
     cdef void c_request_rate(self, int64_t bitrate_bps, int64_t now_us) noexcept nogil:
         if bitrate_bps < 1000:
@@ -216,6 +346,19 @@ cdef class VideoSource:
         self.enc_bucket_bits += bits - enc_frame_bits
         if self.enc_bucket_bits < -2.0 * enc_frame_bits:
             self.enc_bucket_bits = -2.0 * enc_frame_bits
+        cdef double factor
+        if self.st_n > 0:
+            # Measured sizes injected (two-pass replay): the real encoder's size over the
+            # model's at this capture time. The model's own rate control above keeps
+            # the model's bits (the real sizes already contain the real encoder's rate
+            # control); the frame dropper below sees the real bits.
+            while self.st_cursor + 1 < self.st_n and self.st_t_us[self.st_cursor + 1] <= now_us:
+                self.st_cursor += 1
+            factor = self.st_factor[self.st_cursor]
+            size_bytes = <int64_t>(<double>size_bytes * factor + 0.5)
+            if size_bytes < 1:
+                size_bytes = 1
+            bits = <double>size_bytes * 8.0
         # A key frame counts at the size expected of one (libwebrtc's FrameDropper spreads
         # key frames instead of dropping after them); only overshoot beyond that counts.
         if key:
@@ -253,8 +396,11 @@ cdef class VideoSource:
             self.q_bits = enc_frame_bits
             self.q_width = width
             self.q_height = height
-            self.q_db = c_quality_db(enc_frame_bits, width, height,
-                                     self.ref_width, self.ref_height)
+            if self.ct_n > 0:
+                self.q_db = self.c_content_db(enc_frame_bits, width, height)
+            else:
+                self.q_db = c_quality_db(enc_frame_bits, width, height,
+                                         self.ref_width, self.ref_height)
         out.quality_db = self.q_db
         # Temporal layering (L1T1/L1T2/L1T3 reference structures): a lost upper-layer frame
         # does not break the base layer's chain.

@@ -43,6 +43,7 @@ What a settings change costs (FFmpeg 8.1 as shipped in the PyAV 18 wheels; measu
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import functools
 import math
@@ -99,9 +100,13 @@ __all__ = [
     "ENCODERS",
     "Decoder",
     "EncodedFrame",
+    "EncodedReplay",
     "Encoder",
+    "FidelityResult",
     "Reconfigure",
     "available_codecs",
+    "check_replay",
+    "replay_encoded",
     "round_trip",
 ]
 
@@ -917,3 +922,116 @@ def check_replay(
         shown_psnr_db=shown_psnr,
         shown_ssim=shown_ssim,
     )
+
+
+#: Bounds on the per-frame real/model size factor injected into the second pass (a real
+#: encoder that skips a frame reports 0 bytes; a reopen can give a huge keyframe).
+SIZE_FACTOR_RANGE: tuple[float, float] = (0.05, 20.0)
+
+
+class _SizedLog:
+    """A frame log with its sizes replaced (what :func:`check_replay` reads)."""
+
+    def __init__(self, frames: Any, size_bytes: npt.NDArray[np.int64]) -> None:
+        self.capture_us = frames.capture_us
+        self.render_us = frames.render_us
+        self.size_bytes = size_bytes
+        self.width = frames.width
+        self.height = frames.height
+        self.keyframe = frames.keyframe
+        self.quality_db = frames.quality_db
+
+
+@dataclass(frozen=True, eq=False)
+class EncodedReplay:
+    """A replay closed over a real encoder in two passes (see :func:`replay_encoded`).
+
+    ``model``: pass 1, the model-based replay; ``open_loop``: pass 1 re-encoded (real
+    sizes, not sent); ``size_factor``: per pass-1 frame, real size over model size;
+    ``result``: pass 2, the replay with those measured sizes packetised through the
+    link; ``closed_loop``: pass 2 re-encoded at its settings, with the viewer's picture
+    (what pass 2's receiver rendered) measured against the current source frame.
+    """
+
+    model: Any
+    open_loop: FidelityResult
+    size_factor: npt.NDArray[np.float64]
+    result: Any
+    closed_loop: FidelityResult
+
+    def summary(self) -> dict[str, float]:
+        """Return model vs. measured quality, freezes and sizes as a flat dict."""
+        closed = self.closed_loop.summary()
+        model_q = float(self.model.metrics["quality_mean"])
+        injected = float(np.sum(self.result.frames.size_bytes))
+        real2 = float(np.sum(self.closed_loop.real_size_bytes))
+        return {
+            "model_quality_mean_db": model_q,
+            "model_freeze_ratio": float(self.model.metrics["freeze_ratio"]),
+            "freeze_ratio": float(self.result.metrics["freeze_ratio"]),
+            "encoded_psnr_mean_db": closed["encoded_psnr_mean_db"],
+            "delivered_psnr_mean_db": closed["delivered_psnr_mean_db"],
+            "delivered_ssim_mean": closed["delivered_ssim_mean"],
+            "delivered_error_db": closed["delivered_psnr_mean_db"] - model_q,
+            "open_loop_delivered_psnr_mean_db": self.open_loop.summary()["delivered_psnr_mean_db"],
+            "size_ratio": self.open_loop.summary()["size_ratio"],
+            "fixed_point_size_ratio": real2 / injected if injected > 0 else math.nan,
+        }
+
+
+def replay_encoded(
+    trace: Any,
+    policy: Any,
+    source: Any,
+    *,
+    codec: str = "h264",
+    scale: float = 1.0,
+    measure_every: int = 1,
+    seed: int = 0,
+    max_fps: float = 30.0,
+    **replay_options: Any,
+) -> EncodedReplay:
+    """Replay ``policy`` over ``trace`` with real encoded frames of ``source`` (two passes).
+
+    Pass 1 is :func:`mediaopt.replay` (any ``replay_options``, e.g. ``content=``,
+    ``max_width``, ``duration_s``). Its frames are encoded with the real ``codec`` from
+    ``source`` (a synthetic kind or a video file) at the settings the policy chose
+    (:func:`check_replay`). Pass 2 replays again with every frame's size multiplied by
+    the real/model size ratio measured in pass 1 at that capture time, so the real
+    sizes go through the pacer, the link, the receiver and back into the estimator and
+    the adaptation; its frames are encoded again at pass 2's settings and the viewer's
+    picture — the last frame pass 2's receiver rendered, freezes included — is measured
+    against the current source frame. ``scale`` shrinks the encoded pictures (and the
+    rate, keeping bits per pixel). See docs/encoders.md, "Full-fidelity replay".
+    """
+    from mediaopt.replay import replay
+
+    sd = check_int("seed", seed, min_value=0)
+    model = replay(trace, policy, seed=sd, max_fps=max_fps, **replay_options)
+    if model.frames.capture_us.size == 0:
+        raise ValueError("trace: the model replay encoded no frames")
+    open_loop = check_replay(
+        model.frames, source, codec=codec, fps=max_fps, scale=scale, seed=sd,
+        measure_every=measure_every,
+    )  # fmt: skip
+    model_size = np.maximum(np.asarray(model.frames.size_bytes, dtype=np.float64), 1.0)
+    factor = np.clip(open_loop.real_size_bytes / model_size, *SIZE_FACTOR_RANGE)
+    times = np.asarray(model.frames.capture_us, dtype=np.int64)
+    result = replay(
+        trace, policy, seed=sd, max_fps=max_fps, _size_factors=(times, factor), **replay_options
+    )
+    # the rate the policy asked of the encoder is the model's size, before the factor
+    cap2 = np.asarray(result.frames.capture_us, dtype=np.int64)
+    idx = np.clip(np.searchsorted(times, cap2, side="right") - 1, 0, times.size - 1)
+    asked = np.maximum(np.rint(np.asarray(result.frames.size_bytes) / factor[idx]), 1).astype(
+        np.int64
+    )
+    closed_loop = check_replay(
+        _SizedLog(result.frames, asked), source, codec=codec, fps=max_fps, scale=scale,
+        seed=sd, measure_every=measure_every,
+    )  # fmt: skip
+    # report the sizes that really went through the link
+    closed_loop = dataclasses.replace(
+        closed_loop, model_size_bytes=np.asarray(result.frames.size_bytes, dtype=np.int64)
+    )
+    return EncodedReplay(model, open_loop, factor, result, closed_loop)

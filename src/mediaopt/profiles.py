@@ -53,6 +53,7 @@ __all__ = [
     "bundled_names",
     "load",
     "measure",
+    "resolve",
 ]
 
 
@@ -347,6 +348,9 @@ class ContentProfile:
         extra = set(data) - known - {"points"}
         if extra:
             raise ValueError(f"profile: unknown key(s) {', '.join(sorted(extra))}")
+        missing = {"source", "codec"} - set(data)
+        if missing:
+            raise ValueError(f"profile: missing key(s) {', '.join(sorted(missing))}")
         raw_points = data.get("points")
         if not isinstance(raw_points, list):
             raise ValueError("profile: 'points' must be a list")
@@ -420,6 +424,78 @@ def bundled(name: str) -> ContentProfile:
         raise ValueError(f"name: no bundled profile {name!r}; have {', '.join(names) or 'none'}")
     text = _bundled_dir().joinpath(f"{name}.json").read_text(encoding="utf-8")
     return ContentProfile.from_json_dict(json.loads(text))
+
+
+def resolve(content: ContentProfile | str | os.PathLike[str]) -> ContentProfile:
+    """Return a profile from a :class:`ContentProfile`, a bundled name or a JSON file.
+
+    A bundled name is ``<kind>_<codec>`` (``"talking_head_h264"``) or just the kind
+    (``"talking_head"``) when one codec has it. Anything else raises ``ValueError``.
+    """
+    if isinstance(content, ContentProfile):
+        return content
+    if not isinstance(content, (str, os.PathLike)):
+        raise ValueError(
+            f"content: expected a ContentProfile, a bundled profile name or a path, "
+            f"got {type(content).__name__}"
+        )
+    text = os.fspath(content)
+    names = bundled_names()
+    if text in names:
+        return bundled(text)
+    by_kind = [n for n in names if n.startswith(text + "_")]
+    if len(by_kind) == 1:
+        return bundled(by_kind[0])
+    path = Path(text)
+    if path.is_file():
+        try:
+            return load(path)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"content: cannot read {text!r}: {exc}") from None
+        except ValueError as exc:
+            raise ValueError(f"content: {text!r}: {exc}") from None
+    raise ValueError(
+        f"content: {text!r} is neither a bundled profile ({', '.join(names) or 'none'}) "
+        "nor a profile file"
+    )
+
+
+def replay_table(
+    profile: ContentProfile,
+) -> tuple[
+    np.ndarray[Any, np.dtype[np.float64]],
+    np.ndarray[Any, np.dtype[np.int64]],
+    np.ndarray[Any, np.dtype[np.float64]],
+    np.ndarray[Any, np.dtype[np.float64]],
+    np.ndarray[Any, np.dtype[np.float64]],
+]:
+    """Return the profile as the plain arrays the replay's compiled encoder model reads.
+
+    ``(pixels, start, log2_bpp, psnr_db, slope_db)``: per resolution (smallest first) its
+    pixel count, the first row of its :meth:`ContentProfile.quality_table` in the
+    concatenated ``log2_bpp``/``psnr_db`` columns (plus the end), and the fit's dB per
+    doubling used beyond the measured rows — the same prediction as
+    :meth:`ContentProfile.quality_db`, evaluated in C without the GIL.
+    """
+    pixels: list[float] = []
+    start = [0]
+    xs: list[Any] = []
+    ys: list[Any] = []
+    slopes: list[float] = []
+    for w, h in profile.resolutions():
+        x, y = profile.quality_table(w, h)
+        pixels.append(float(w * h))
+        xs.append(x)
+        ys.append(y)
+        start.append(start[-1] + len(x))
+        slopes.append(profile.fit(w, h).psnr_b)
+    return (
+        np.asarray(pixels, dtype=np.float64),
+        np.asarray(start, dtype=np.int64),
+        np.concatenate(xs).astype(np.float64),
+        np.concatenate(ys).astype(np.float64),
+        np.asarray(slopes, dtype=np.float64),
+    )
 
 
 # -- measuring --------------------------------------------------------------------------------

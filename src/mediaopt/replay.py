@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mediaopt import profiles
 from mediaopt._core.gcc import GccEstimator
 from mediaopt._core.link import Link
 from mediaopt._core.replay import ReplayLoop
@@ -119,6 +120,8 @@ def replay(
     max_fps: float = 30.0,
     audio_kbps: float = 32.0,
     interval_ms: float = 100.0,
+    content: Any = None,
+    _size_factors: tuple[Any, Any] | None = None,
 ) -> ReplayResult:
     """Replay ``policy`` over ``trace`` in the closed loop and score the session.
 
@@ -136,6 +139,13 @@ def replay(
     ``on_feedback(send_us, arrival_us, size_bytes, now_us)`` and ``target_bps`` (run in
     the same loop through a slower path). The camera gives ``max_width`` x ``max_height``
     at ``max_fps``; audio is a constant ``audio_kbps`` stream (0 disables it).
+
+    ``content`` (a :class:`mediaopt.profiles.ContentProfile`, a bundled profile name such
+    as ``"talking_head"`` or a profile file) replaces the encoder model's built-in
+    content formula: each frame's PSNR comes from the profile's measured rate–quality
+    table at the frame's bits per pixel and resolution, and key frames are the profile's
+    keyframe/delta size ratio (docs/encoders.md, "Replay with a content profile").
+    ``None`` (default) keeps the formula.
 
     Raises ``ValueError`` for an unknown policy, an unreadable or invalid trace, a
     non-positive duration or any other bad argument.
@@ -169,6 +179,13 @@ def replay(
         # Policy re-validates min <= start <= max.
         pol = dataclasses.replace(pol, start_bps=bounds[0], min_bps=bounds[1], max_bps=bounds[2])
     core = build_core(pol, max_width, max_height, max_fps)
+    source_options: dict[str, Any] = {}
+    if content is not None:
+        prof = profiles.resolve(content)
+        source_options["content_table"] = profiles.replay_table(prof)
+        source_options["keyframe_ratio"] = prof.keyframe_ratio()
+    if _size_factors is not None:
+        source_options["size_factors"] = _size_factors
 
     # A trace's own columns take precedence over the keywords.
     link_delay_ms = 0.0 if tr.delay_ms is not None else owd_ms
@@ -233,6 +250,7 @@ def replay(
         max_width=max_width,
         max_height=max_height,
         reverse_link=rev_link,
+        source_options=source_options or None,
         **rev,
     )
     loop.run()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -74,6 +75,26 @@ def register(sub: Any) -> None:
         "--loss",
         default="0",
         help="random loss ratio 0..1, unless the trace has a loss column (default 0)",
+    )
+    p.add_argument(
+        "--content",
+        metavar="NAME|FILE",
+        help="ground the encoder model in a content rate-quality profile: a bundled name "
+        "(talking_head, document_share, endoscope, ultrasound) or a profile JSON file",
+    )
+    p.add_argument(
+        "--encode",
+        metavar="SOURCE",
+        help="full-fidelity replay: encode real frames of SOURCE (a synthetic kind such as "
+        "talking_head, or a video file) at the policy's settings and send their real sizes "
+        "through the link (two passes; docs/encoders.md)",
+    )
+    p.add_argument("--codec", default="h264", help="codec for --encode (default h264)")
+    p.add_argument(
+        "--encode-scale",
+        default="0.5",
+        help="--encode: shrink the encoded pictures by this factor, same bits per pixel "
+        "(default 0.5)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=run)
@@ -211,10 +232,52 @@ def _check_output(flag: str, path: str | None) -> None:
         raise UsageError(f"{flag} {path}: folder {parent} is not writable")
 
 
-def results_json(results: Sequence[Any]) -> str:
-    """Return the JSON document ``--json`` writes: deterministic, one entry per session."""
-    doc = {"mediaopt": __version__, "results": [r.to_json_dict() for r in results]}
+def results_json(results: Sequence[Any], fidelity: Sequence[dict[str, Any]] = ()) -> str:
+    """Return the JSON document ``--json`` writes: deterministic, one entry per session.
+
+    With ``--encode`` the results are the second (measured-size) pass and ``fidelity``
+    holds each session's model-vs-measurement summary.
+    """
+    doc: dict[str, Any] = {"mediaopt": __version__, "results": [r.to_json_dict() for r in results]}
+    if fidelity:
+        doc["fidelity"] = list(fidelity)
     return json.dumps(doc, indent=2) + "\n"
+
+
+def _encode_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """Return the full-fidelity options (``--encode``), checked before any replay."""
+    if getattr(args, "encode", None) is None:
+        return None
+    try:
+        from mediaopt import encoders
+    except ImportError as exc:  # pragma: no cover - PyAV is a dependency
+        raise UsageError(f"--encode: needs PyAV ({exc})") from None
+    try:
+        codec = encoders._check_codec(args.codec)
+    except ValueError as exc:
+        raise UsageError(f"--codec {args.codec}: {exc}") from None
+    scale = _number("--encode-scale", args.encode_scale, lo=0.05, hi=1.0)
+    source = args.encode
+    from mediaopt import content
+
+    if source not in content.KINDS and not Path(source).is_file():
+        raise UsageError(
+            f"--encode {source}: neither a synthetic kind ({', '.join(content.KINDS)}) "
+            "nor a video file"
+        )
+    return {"source": source, "codec": codec, "scale": scale}
+
+
+def _fidelity_line(trace: Any, policy: Any, summary: dict[str, float]) -> str:
+    s = summary
+    return (
+        f"full fidelity {getattr(trace, 'name', '?')} x {getattr(policy, 'name', '?')}: "
+        f"model {s['model_quality_mean_db']:.1f} dB, "
+        f"delivered {s['delivered_psnr_mean_db']:.1f} dB "
+        f"(SSIM {s['delivered_ssim_mean']:.3f}, error {s['delivered_error_db']:+.1f} dB); "
+        f"freeze ratio model {s['model_freeze_ratio']:.3f}, measured {s['freeze_ratio']:.3f}; "
+        f"real/model bits {s['size_ratio']:.2f}"
+    )
 
 
 def results_csv(results: Sequence[Any]) -> str:
@@ -232,6 +295,15 @@ def run(args: argparse.Namespace) -> int:
     for flag, path in (("--json", args.json), ("--csv", args.csv), ("--report", args.report)):
         _check_output(flag, path)
     options = _options(args)
+    if getattr(args, "content", None) is not None:
+        from mediaopt import profiles
+
+        try:
+            options["content"] = profiles.resolve(args.content)
+        except ValueError as exc:
+            raise UsageError(f"--content {args.content}: {exc}") from None
+    encode = _encode_options(args)
+    fidelity: list[dict[str, Any]] = []
     be = _backend()
     policy_specs = args.policy or [DEFAULT_POLICY]
     policies = []
@@ -264,13 +336,40 @@ def run(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-            res = be.replay(trace, policy, **options)
+            if encode is None:
+                res = be.replay(trace, policy, **options)
+            else:
+                from mediaopt import encoders
+
+                full = encoders.replay_encoded(
+                    trace,
+                    policy,
+                    encode["source"],
+                    codec=encode["codec"],
+                    scale=encode["scale"],
+                    **options,
+                )
+                res = full.result
+                summary = full.summary()
+                fidelity.append(
+                    {
+                        "trace": getattr(trace, "name", "?"),
+                        "policy": getattr(policy, "name", "?"),
+                        "source": encode["source"],
+                        "codec": encode["codec"],
+                        **{
+                            k: round(float(v), 6) if math.isfinite(v) else None
+                            for k, v in summary.items()
+                        },
+                    }
+                )
+                print(_fidelity_line(trace, policy, summary), flush=True)
             per_trace.append(res)
         results.extend(per_trace)
         print(format_table(per_trace), end="\n\n", flush=True)
 
     if args.json:
-        _atomic.write_text(args.json, results_json(results))
+        _atomic.write_text(args.json, results_json(results, fidelity))
     if args.csv:
         _atomic.write_text(args.csv, results_csv(results))
     if args.report:

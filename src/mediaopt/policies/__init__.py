@@ -182,6 +182,7 @@ class AdaptationConfig:
 
     degradation: str = "maintain-framerate"
     ladder_bps: tuple[tuple[int, int, int, int, int], ...] = LIBWEBRTC_VP8_LADDER
+    ladder_from_profile: str = ""
     lowres_interpolation: bool = False
     switch_point: float = 1.0
     fps_reference: float = 30.0
@@ -225,6 +226,12 @@ class AdaptationConfig:
             raise _fail(
                 p + "protection", f"expected one of {list(PROTECTIONS)}, got {self.protection!r}"
             )
+        if self.ladder_from_profile:
+            try:
+                rows = profile_ladder(self.ladder_from_profile)
+            except ValueError as exc:
+                raise _fail(p + "ladder_from_profile", str(exc)) from None
+            object.__setattr__(self, "ladder_bps", rows)
         ladder = _rows(p + "ladder_bps", self.ladder_bps, 5, (int, int, int, int, int))
         if len(ladder) < 2:
             raise _fail(p + "ladder_bps", "needs at least two rows")
@@ -377,6 +384,40 @@ class Policy:
         return dataclasses.replace(self, **changes)
 
 
+def profile_ladder(profile: Any) -> tuple[tuple[int, int, int, int, int], ...]:
+    """Return ``ladder_bps`` rows from a content profile's convex hull.
+
+    ``profile`` is a :class:`mediaopt.profiles.ContentProfile`, a bundled profile name
+    (``"talking_head"``) or a profile file. The rows are
+    :meth:`~mediaopt.profiles.ContentProfile.ladder` (each resolution over the bitrates
+    where it gives the best measured picture) plus libwebrtc's closing ``0x0`` row, so
+    pictures below the smallest profiled one keep its rates.
+    """
+    from mediaopt import profiles
+
+    rows = profiles.resolve(profile).ladder()
+    last = rows[-1]
+    return (*rows, (0, 0, last[2], 0, 0))
+
+
+def with_profile_ladder(policy: Policy, profile: Any) -> Policy:
+    """Return a copy of ``policy`` whose adaptation ladder is the profile's convex hull.
+
+    A name or path is recorded as ``adaptation.ladder_from_profile`` (so a saved policy
+    keeps saying where its ladder came from); a :class:`~mediaopt.profiles.ContentProfile`
+    object is written into ``adaptation.ladder_bps`` directly.
+    """
+    if not isinstance(policy, Policy):
+        raise ValueError(f"policy: expected a Policy, got {type(policy).__name__}")
+    if isinstance(profile, (str, os.PathLike)):
+        adaptation = dataclasses.replace(policy.adaptation, ladder_from_profile=os.fspath(profile))
+    else:
+        adaptation = dataclasses.replace(
+            policy.adaptation, ladder_from_profile="", ladder_bps=profile_ladder(profile)
+        )
+    return policy.replace(adaptation=adaptation)
+
+
 # --- TOML writing (the standard library only reads TOML) ---
 
 
@@ -495,5 +536,7 @@ __all__ = [
     "load",
     "loads",
     "names",
+    "profile_ladder",
     "resolve",
+    "with_profile_ladder",
 ]
