@@ -195,7 +195,9 @@ def test_sending_far_below_the_target_is_application_limited():
 def test_heavy_random_loss_lowers_the_target():
     est, trace = simulate(lambda t: 20_000_000, 12, loss=0.25, seed=3)
     assert 0.15 < est.loss_ratio < 0.35
-    assert _at(trace, 11.9) < 300_000
+    # 11.5 s: with LossBasedBweV2 the target falls low enough that packets are ~180 ms
+    # apart, so the last feedback report may come before 11.9 s.
+    assert _at(trace, 11.5) < 300_000
 
 
 def test_rtt_input_is_used():

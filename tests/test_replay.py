@@ -73,11 +73,6 @@ def test_updates_target_rate_based_on_link_capacity() -> None:
     assert rtt[-1] >= 395_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs libwebrtc's LossBasedControl trial; the classic loss-based controller "
-    "of policy gcc falls to tens of kbit/s at 10 % loss, as libwebrtc's own test notes",
-)
 def test_loss_based_control_does_modest_backoff_to_high_loss() -> None:
     # LossBasedControlDoesModestBackoffToHighLoss: 2 Mbit/s, 200 ms, 10 % loss, 120 s.
     res = scenario(mo.traces.constant(2000, 120), one_way_delay_ms=200, loss=0.1, seed=0)

@@ -8,6 +8,7 @@ from mediaopt._core.alr cimport AlrState
 from mediaopt._core.bitrate_estimator cimport AckedBitrateState
 from mediaopt._core.inter_arrival cimport InterArrivalState
 from mediaopt._core.loss_based cimport LossBasedState
+from mediaopt._core.loss_based_v2 cimport Lbv2State
 from mediaopt._core.probe cimport ProbeControllerState, ProbeEstimatorState
 from mediaopt._core.trendline cimport TrendlineState
 
@@ -24,6 +25,7 @@ cdef struct GccState:
     AimdState aimd                 # delay-based rate control (DelayBasedBwe)
     AckedBitrateState ack          # acknowledged bitrate
     LossBasedState lb              # loss-based control and final target
+    Lbv2State lb2                  # LossBasedBweV2 (bounds the target when enabled)
     ProbeEstimatorState pe         # probe result measurement
     ProbeControllerState pc        # probe decisions
     AlrState alr                   # application-limited region
@@ -41,6 +43,7 @@ cdef struct GccState:
     int32_t rtt_len                # RTTs in the ring
     int64_t last_target_bps        # published target (loss-based), bps
     int32_t last_fraction_loss     # published loss, 1/256
+    int32_t last_loss_state        # published loss-based state (LBV2_*)
     int64_t last_rtt_us            # published RTT, us
     int64_t highest_send_us        # latest send time of earlier feedbacks, us
     int64_t lost_send_us[GCC_LOST_RING]   # ring: send time of packets reported lost, us
@@ -81,6 +84,7 @@ cdef class GccEstimator:
     cdef bint _reserve(self, Py_ssize_t n) noexcept nogil
     cdef void _process_report(self, int64_t now_us) noexcept nogil
     cdef void _network_changed(self, int64_t now_us) noexcept nogil
+    cdef void _sync_v2(self) noexcept nogil
 
     # --- the contract ---
     # One transport-feedback report: n packets in send order (arrival_us -1 = lost).

@@ -30,6 +30,12 @@ from mediaopt._core.loss_based cimport (
     lb_update_delay_based, lb_update_estimate, lb_update_packets_lost,
     lb_update_propagation_rtt, lb_update_rtt,
 )
+from mediaopt._core.loss_based_v2 cimport (
+    LBV2_DECREASING, LBV2_INCREASE_USING_PADDING, LBV2_INCREASING, lbv2_add_packet,
+    lbv2_begin_report, lbv2_end_report, lbv2_init, lbv2_is_ready, lbv2_result_bps,
+    lbv2_result_state, lbv2_set_acked, lbv2_set_min_max,
+    lbv2_unlose,
+)
 from mediaopt._core.probe cimport (
     ProbeConfig, pc_cluster_size, pc_init, pc_pop, pc_process, pc_request_probe,
     pc_set_bitrates, pc_set_estimated_bitrate, pe_fetch_and_reset, pe_handle, pe_init,
@@ -142,6 +148,7 @@ cdef class GccEstimator:
         aimd_init(&st.aimd, cfg)
         abe_init(&st.ack, cfg)
         lb_init(&st.lb, cfg)
+        lbv2_init(&st.lb2, cfg)
         pe_init(&st.pe, cfg)
         pc_init(&st.pc, cfg)
         alr_init(&st.alr, cfg)
@@ -158,6 +165,7 @@ cdef class GccEstimator:
         st.rtt_len = 0
         st.last_target_bps = start
         st.last_fraction_loss = 0
+        st.last_loss_state = 0
         st.last_rtt_us = 0
         st.highest_send_us = INT64_MIN
         for i in range(GCC_LOST_RING):
@@ -176,6 +184,11 @@ cdef class GccEstimator:
         st = &self.st
         lb_set_min_max(&st.lb, self.min_bps, self.max_bps)
         lb_set_send_bitrate(&st.lb, self.start_bps, now_us)
+        # SendSideBandwidthEstimation::SetMinMaxBitrate passes the bounds on to V2. V2's
+        # estimate starts from the first delay-based estimate it sees (not the start
+        # rate: SetSendBitrate does not touch V2).
+        lbv2_set_min_max(&st.lb2, self.min_bps, self.max_bps)
+        self._sync_v2()
         aimd_set_start(&st.aimd, self.start_bps)
         aimd_set_min(&st.aimd, self.min_bps)
         pc_set_bitrates(&st.pc, self.min_bps, self.start_bps, self.max_bps, now_us)
@@ -219,13 +232,30 @@ cdef class GccEstimator:
         self.buf_cap = cap
         return True
 
+    cdef void _sync_v2(self) noexcept nogil:
+        # What SendSideBandwidthEstimation::UpdateEstimate reads from GetLossBasedResult.
+        st = &self.st
+        st.lb.v2_ready = st.lb2.enabled and lbv2_is_ready(&st.lb2)
+        st.lb.v2_bps = lbv2_result_bps(&st.lb2)
+        st.lb.v2_state = lbv2_result_state(&st.lb2)
+
     cdef void _network_changed(self, int64_t now_us) noexcept nogil:
         # GoogCcNetworkController::MaybeTriggerOnNetworkChanged (congestion-window
         # pushback only drops frames in libwebrtc's default, so the target is unchanged).
         st = &self.st
         cdef int64_t target = lb_target_bps(&st.lb)
+        cdef int32_t v2_state = st.lb.loss_based_state   # 0 (delay based) with V2 off
         if (target != st.last_target_bps or st.lb.fraction_loss_q8 != st.last_fraction_loss
-                or st.lb.rtt_us != st.last_rtt_us):
+                or st.lb.rtt_us != st.last_rtt_us or v2_state != st.last_loss_state):
+            st.last_loss_state = v2_state
+            # GetBandwidthLimitedCause: a decreasing loss-based estimate allows no probes,
+            # an increasing one caps them (ProbeController::InitiateProbing).
+            if v2_state == LBV2_DECREASING or v2_state == LBV2_INCREASE_USING_PADDING:
+                st.pc.loss_limited = 1
+            elif v2_state == LBV2_INCREASING:
+                st.pc.loss_limited = 2
+            else:
+                st.pc.loss_limited = 0
             st.last_target_bps = target
             st.last_fraction_loss = st.lb.fraction_loss_q8
             st.last_rtt_us = st.lb.rtt_us
@@ -248,6 +278,9 @@ cdef class GccEstimator:
         cdef int32_t min_probes, prev_state
         cdef int64_t min_bytes
         cdef bint in_alr, recovered = False, updated = False, is_probe = False, calc
+        cdef bint v2 = st.lb2.enabled
+        if v2:
+            lbv2_begin_report(&st.lb2)
         # 1. Which packets count (TransportFeedbackAdapter): packets sent after everything
         #    in earlier reports are new; older ones count only when they were reported lost
         #    (a late arrival, or the loss reported again); the rest are duplicates.
@@ -256,6 +289,8 @@ cdef class GccEstimator:
                 if snd[i] > new_highest:
                     new_highest = snd[i]
                 n_feedback += 1
+                if v2:
+                    lbv2_add_packet(&st.lb2, snd[i], siz[i], arr[i] < 0)
                 if arr[i] < 0:
                     n_lost += 1
                     slot = st.lost_next
@@ -276,9 +311,13 @@ cdef class GccEstimator:
                     st.duplicates += 1
                     continue
                 n_feedback += 1
+                if v2:
+                    lbv2_add_packet(&st.lb2, snd[i], siz[i], False)
                 if arr[i] < 0:
                     n_lost += 1
                 else:
+                    if v2:
+                        lbv2_unlose(&st.lb2, siz[i])
                     st.lost_size[slot] = -1
                     order[k] = i
                     k += 1
@@ -332,6 +371,8 @@ cdef class GccEstimator:
             idx = order[i]
             abe_on_packet(&st.ack, snd[idx], arr[idx], siz[idx])
         acked = abe_bitrate_bps(&st.ack)
+        if v2 and acked >= 0:
+            lbv2_set_acked(&st.lb2, acked)
         if prb != NULL:
             for i in range(k):
                 idx = order[i]
@@ -395,10 +436,16 @@ cdef class GccEstimator:
                 if is_probe:
                     lb_set_send_bitrate(&st.lb, target, now_us)
                 lb_update_delay_based(&st.lb, now_us, target)
-                self._network_changed(now_us)
-            if recovered:
-                st.pc.alr_start_us = (st.alr.alr_start_ms * 1000 if in_alr else -1)
-                pc_request_probe(&st.pc, now_us)
+        # SendSideBandwidthEstimation::UpdateLossBasedEstimator (every report).
+        if v2:
+            lbv2_end_report(&st.lb2, st.lb.delay_limit_bps, in_alr)
+            self._sync_v2()
+            lb_update_estimate(&st.lb, now_us)
+        if updated:
+            self._network_changed(now_us)
+        if recovered:
+            st.pc.alr_start_us = (st.alr.alr_start_ms * 1000 if in_alr else -1)
+            pc_request_probe(&st.pc, now_us)
 
     # ------------------------------------------------------------------ the C contract
 
@@ -694,6 +741,13 @@ cdef class GccEstimator:
     def rtt_us(self):
         """The RTT the loss-based controller uses, us."""
         return self.st.lb.rtt_us
+
+    @property
+    def loss_based_state(self):
+        """LossBasedBweV2's state: ``delay_based_estimate`` (also when V2 is off),
+        ``increasing``, ``increase_using_padding`` or ``decreasing``."""
+        names = ("delay_based_estimate", "increasing", "increase_using_padding", "decreasing")
+        return names[self.st.lb.loss_based_state]
 
     @property
     def in_alr(self):

@@ -45,6 +45,10 @@ cdef struct LossBasedState:
     int32_t hist_len               # entries in the history
     int64_t hist_time_us[LOSS_MIN_HISTORY]  # ring: update time, us
     int64_t hist_bps[LOSS_MIN_HISTORY]      # ring: target at that time, bps
+    bint v2_ready                  # LossBasedBweV2 is enabled and ready: its result rules
+    int64_t v2_bps                 # LossBasedBweV2's result, bps (MO_NONE: +infinity)
+    int32_t v2_state               # LossBasedBweV2's state (LBV2_*)
+    int32_t loss_based_state       # state of the last update that used V2 (0: delay based)
 
 
 cdef void lb_init(LossBasedState* s, object cfg) except *

@@ -41,6 +41,10 @@ cdef void lb_init(LossBasedState* s, object cfg) except *:
     s.acked_bps = -1
     s.hist_start = 0
     s.hist_len = 0
+    s.v2_ready = False
+    s.v2_bps = MO_NONE
+    s.v2_state = 0
+    s.loss_based_state = 0
 
 
 cdef inline void _hist_clear(LossBasedState* s) noexcept nogil:
@@ -199,6 +203,11 @@ cdef void lb_update_estimate(LossBasedState* s, int64_t now_us) noexcept nogil:
     _update_min_history(s, now_us)
     if s.last_loss_report_us == MO_MINUS_INF:
         _update_target(s, s.current_bps, now_us)
+        return
+    if s.v2_ready:
+        # LossBasedBweV2 (when enabled and ready) replaces the classic rules below.
+        s.loss_based_state = s.v2_state
+        _update_target(s, s.v2_bps, now_us)
         return
     if <double>(now_us - s.last_loss_report_us) < 1.2 * s.feedback_timeout_us:
         loss = s.fraction_loss_q8 / <float>256.0

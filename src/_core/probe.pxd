@@ -69,6 +69,7 @@ cdef struct ProbeControllerState:
     int64_t alr_ended_timeout_us   # recently-ended ALR still allows recovery probes, us
     int64_t min_alr_probe_gap_us   # minimum gap between drop-recovery probes, us
     double uncertainty             # expected probe result uncertainty
+    double loss_limited_scale      # loss-limited increasing: probes <= this x estimate
     # --- state ---
     int32_t state                  # PC_INIT / PC_WAITING / PC_COMPLETE
     bint network_available         # the network is up
@@ -82,6 +83,8 @@ cdef struct ProbeControllerState:
     int64_t alr_end_us             # ALR end, us (-1: none)
     int64_t last_large_drop_us     # last large drop of the estimate, us
     int64_t bitrate_before_drop    # estimate before that drop, bps
+    int32_t loss_limited           # LossBasedBweV2 state: 0 none, 1 decreasing (no
+                                   # probes), 2 increasing (probes capped)
     int32_t next_cluster_id        # id of the next cluster
     int32_t n_pending              # probe clusters waiting to be popped
     ProbeConfig pending[PROBE_MAX_PENDING]   # FIFO of clusters to send

@@ -140,6 +140,8 @@ cdef void pc_init(ProbeControllerState* s, object cfg) except *:
     s.alr_end_us = -1
     s.last_large_drop_us = 0
     s.bitrate_before_drop = 0
+    s.loss_limited = 0
+    s.loss_limited_scale = cfg.loss_limited_probe_scale
     s.next_cluster_id = 1
     s.n_pending = 0
     s.n_created = 0
@@ -148,9 +150,19 @@ cdef void pc_init(ProbeControllerState* s, object cfg) except *:
 cdef inline void _initiate(ProbeControllerState* s, int64_t now_us, int64_t* rates, int n,
                            bint probe_further) noexcept nogil:
     cdef int64_t max_probe = s.max_bps if s.max_bps > 0 else s.default_max_bps
-    cdef int64_t rate
+    cdef int64_t rate, cap
     cdef int i
     cdef ProbeConfig cfg
+    if n <= 0:
+        return
+    # ProbeController::InitiateProbing with LossBasedBweV2: no probes while the loss-based
+    # estimate decreases; capped at 1.5 x the estimate while it increases.
+    if s.loss_limited == 1:
+        return
+    if s.loss_limited == 2:
+        cap = <int64_t>(s.estimated_bps * s.loss_limited_scale)
+        if cap < max_probe:
+            max_probe = cap
     for i in range(n):
         rate = rates[i]
         if rate > max_probe:

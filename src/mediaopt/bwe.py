@@ -8,6 +8,7 @@ delay detector's three states. The compiled components and the whole estimator l
 
 ``InterArrivalDelta``, ``TrendlineEstimator``, ``AimdRateControl``, ``BitrateEstimator``,
 ``AcknowledgedBitrateEstimator``, ``SendSideBandwidthEstimation`` (classic loss-based),
+``LossBasedBweV2`` (libwebrtc's newer loss-based estimator, on by default),
 ``ProbeController``, ``ProbeBitrateEstimator``, ``AlrDetector`` and ``GccEstimator``.
 """
 
@@ -116,6 +117,54 @@ class GccConfig:
     rtt_backoff_drop_fraction: float = 0.8  # RTT back-off multiplies the target by this
     rtt_backoff_drop_interval_us: int = 1_000_000
     rtt_backoff_floor_bps: int = 5_000
+
+    # --- LossBasedBweV2 (goog_cc/loss_based_bwe_v2.cc, LossBasedBweV2::CreateConfig) ---
+    # Current libwebrtc enables V2 by default: the field trial "WebRTC-Bwe-LossBasedBweV2"
+    # parameter "Enabled" defaults to true in loss_based_bwe_v2.cc (it was false in
+    # older releases such as M108). With it on, its estimate replaces the classic
+    # loss-based rules (SendSideBandwidthEstimation::UpdateEstimate) once it has enough
+    # observations.
+    loss_based_v2: bool = True
+    loss_v2_rampup_upper_bound_factor: float = 1_000_000.0  # increase <= this x acked
+    loss_v2_rampup_upper_bound_factor_in_hold: float = 1_000_000.0
+    loss_v2_rampup_hold_threshold: float = 1.3  # acked < this x hold rate: hold factor
+    loss_v2_rampup_acceleration_max_factor: float = 0.0  # (0: no acceleration)
+    loss_v2_rampup_acceleration_maxout_us: int = 60_000_000
+    loss_v2_candidate_factor_high: float = 1.02  # candidate: this x current estimate
+    loss_v2_candidate_factor_mid: float = 1.0
+    loss_v2_candidate_factor_low: float = 0.95
+    loss_v2_higher_bandwidth_bias_factor: float = 0.0002  # objective bias per kbps
+    loss_v2_higher_log_bandwidth_bias_factor: float = 0.02  # bias per log(1 + kbps)
+    loss_v2_inherent_loss_lower_bound: float = 1.0e-3
+    loss_v2_loss_threshold_of_high_bandwidth_preference: float = 0.15
+    loss_v2_bandwidth_preference_smoothing_factor: float = 0.002
+    loss_v2_inherent_loss_upper_bound_balance_bps: int = 75_000
+    loss_v2_inherent_loss_upper_bound_offset: float = 0.05
+    loss_v2_initial_inherent_loss_estimate: float = 0.01
+    loss_v2_newton_iterations: int = 1
+    loss_v2_newton_step_size: float = 0.75
+    loss_v2_acked_rate_candidate: bool = True
+    loss_v2_delay_based_candidate: bool = True
+    loss_v2_upper_bound_candidate_in_alr: bool = False
+    loss_v2_observation_duration_lower_bound_us: int = 250_000
+    loss_v2_observation_window_size: int = 20  # observations kept (at most 32 here)
+    loss_v2_sending_rate_smoothing_factor: float = 0.0
+    loss_v2_instant_upper_bound_temporal_weight_factor: float = 0.9
+    loss_v2_instant_upper_bound_balance_bps: int = 75_000
+    loss_v2_instant_upper_bound_loss_offset: float = 0.05
+    loss_v2_temporal_weight_factor: float = 0.9
+    loss_v2_bandwidth_backoff_lower_bound_factor: float = 1.0  # acked candidate factor
+    loss_v2_max_increase_factor: float = 1.3  # loss-limited increase per window
+    loss_v2_delayed_increase_window_us: int = 300_000
+    loss_v2_not_increase_if_inherent_loss_less_than_average_loss: bool = True
+    loss_v2_not_use_acked_rate_in_alr: bool = True
+    loss_v2_min_num_observations: int = 3
+    loss_v2_lower_bound_by_acked_rate_factor: float = 0.0  # (0: no lower bound)
+    loss_v2_hold_duration_factor: float = 0.0  # (0: no hold)
+    loss_v2_bound_best_candidate: bool = False
+    # ProbeController::loss_limited_probe_scale: probes while V2 is increasing are capped
+    # at this x the estimate.
+    loss_limited_probe_scale: float = 1.5
 
     # --- ProbeController ---
     first_exponential_probe_scale: float = 3.0  # x start rate
@@ -242,6 +291,76 @@ class GccConfig:
         return dataclasses.replace(self, **changes)
 
 
+def loss_v2_config_problem(config: GccConfig) -> str | None:
+    """Why libwebrtc would disable ``LossBasedBweV2`` with this config, or ``None``.
+
+    Mirrors ``LossBasedBweV2::IsConfigValid``: an invalid configuration does not raise,
+    it turns the estimator off (the classic loss-based controller runs instead).
+    """
+    c = config
+    factors = (
+        c.loss_v2_candidate_factor_high,
+        c.loss_v2_candidate_factor_mid,
+        c.loss_v2_candidate_factor_low,
+    )
+    checks = [
+        (c.loss_v2_rampup_upper_bound_factor <= 1.0, "loss_v2_rampup_upper_bound_factor <= 1"),
+        (
+            c.loss_v2_rampup_upper_bound_factor_in_hold <= 1.0,
+            "loss_v2_rampup_upper_bound_factor_in_hold <= 1",
+        ),
+        (c.loss_v2_rampup_acceleration_maxout_us <= 0, "rampup acceleration maxout time <= 0"),
+        (any(f <= 0.0 for f in factors), "a candidate factor is not positive"),
+        (
+            not c.loss_v2_acked_rate_candidate
+            and not c.loss_v2_delay_based_candidate
+            and all(f == 1.0 for f in factors),
+            "the configuration cannot generate candidates",
+        ),
+        (c.loss_v2_inherent_loss_lower_bound >= 1.0, "inherent loss lower bound >= 1"),
+        (
+            c.loss_v2_loss_threshold_of_high_bandwidth_preference >= 1.0,
+            "loss threshold of high bandwidth preference >= 1",
+        ),
+        (
+            not 0.0 < c.loss_v2_bandwidth_preference_smoothing_factor <= 1.0,
+            "bandwidth preference smoothing factor outside (0, 1]",
+        ),
+        (c.loss_v2_inherent_loss_upper_bound_balance_bps <= 0, "inherent loss balance <= 0"),
+        (
+            not c.loss_v2_inherent_loss_lower_bound
+            <= c.loss_v2_inherent_loss_upper_bound_offset
+            < 1.0,
+            "inherent loss upper bound offset outside [lower bound, 1)",
+        ),
+        (c.loss_v2_initial_inherent_loss_estimate >= 1.0, "initial inherent loss >= 1"),
+        (c.loss_v2_newton_iterations <= 0, "newton iterations <= 0"),
+        (c.loss_v2_newton_step_size <= 0.0, "newton step size <= 0"),
+        (c.loss_v2_observation_duration_lower_bound_us <= 0, "observation duration <= 0"),
+        (c.loss_v2_observation_window_size < 2, "observation window size < 2"),
+        (c.loss_v2_observation_window_size > 32, "observation window size > 32 (not supported)"),
+        (c.loss_v2_sending_rate_smoothing_factor >= 1.0, "sending rate smoothing >= 1"),
+        (
+            not 0.0 < c.loss_v2_instant_upper_bound_temporal_weight_factor <= 1.0,
+            "instant upper bound temporal weight factor outside (0, 1]",
+        ),
+        (c.loss_v2_instant_upper_bound_balance_bps <= 0, "instant upper bound balance <= 0"),
+        (c.loss_v2_instant_upper_bound_loss_offset >= 1.0, "instant upper bound offset >= 1"),
+        (
+            not 0.0 < c.loss_v2_temporal_weight_factor <= 1.0,
+            "temporal weight factor outside (0, 1]",
+        ),
+        (c.loss_v2_bandwidth_backoff_lower_bound_factor > 1.0, "backoff lower bound > 1"),
+        (c.loss_v2_max_increase_factor <= 0.0, "max increase factor <= 0"),
+        (c.loss_v2_delayed_increase_window_us <= 0, "delayed increase window <= 0"),
+        (c.loss_v2_min_num_observations <= 0, "min num observations <= 0"),
+    ]
+    for bad, why in checks:
+        if bad:
+            return why
+    return None
+
+
 # The compiled components import this module lazily (for GccConfig and BandwidthUsage),
 # so importing them at the end keeps one import order that works both ways.
 from mediaopt._core.aimd import AimdRateControl  # noqa: E402
@@ -253,6 +372,7 @@ from mediaopt._core.bitrate_estimator import (  # noqa: E402
 from mediaopt._core.gcc import GccEstimator  # noqa: E402
 from mediaopt._core.inter_arrival import InterArrivalDelta  # noqa: E402
 from mediaopt._core.loss_based import SendSideBandwidthEstimation  # noqa: E402
+from mediaopt._core.loss_based_v2 import LossBasedBweV2  # noqa: E402
 from mediaopt._core.probe import ProbeBitrateEstimator, ProbeController  # noqa: E402
 from mediaopt._core.trendline import TrendlineEstimator  # noqa: E402
 
@@ -265,6 +385,7 @@ __all__ = [
     "GccConfig",
     "GccEstimator",
     "InterArrivalDelta",
+    "LossBasedBweV2",
     "ProbeBitrateEstimator",
     "ProbeController",
     "SendSideBandwidthEstimation",
