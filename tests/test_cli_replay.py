@@ -343,3 +343,10 @@ def test_example_compares_two_policies(capsys):
     out = capsys.readouterr().out
     assert "gcc: tier met on" in out and "followup: tier met on" in out
     assert "constant-1mbps" in out
+
+
+def test_written_files_are_named_on_stderr(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert main(["replay", "constant-1mbps", "--duration-s", "3", "--json", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().err
+    assert out.exists()

@@ -368,10 +368,17 @@ def run(args: argparse.Namespace) -> int:
         results.extend(per_trace)
         print(format_table(per_trace), end="\n\n", flush=True)
 
+    written = []
     if args.json:
         _atomic.write_text(args.json, results_json(results, fidelity))
+        written.append(args.json)
     if args.csv:
         _atomic.write_text(args.csv, results_csv(results))
+        written.append(args.csv)
     if args.report:
         write_report(args.report, results)
+        written.append(args.report)
+    if written and not args.quiet:
+        # tell the operator where the files went (stderr: stdout stays the result tables)
+        print(f"wrote {', '.join(str(w) for w in written)}", file=sys.stderr, flush=True)
     return 0
