@@ -76,6 +76,15 @@ cdef inline void _track_rtt(int64_t send_us, int64_t arrival_us, int64_t* max_re
 
 
 @cython.final
+cdef inline bint _grow(void** buf, size_t size_bytes) noexcept nogil:
+    # realloc that leaves *buf untouched (still owned, freed in __dealloc__) on failure
+    cdef void* p = realloc(buf[0], size_bytes)
+    if p == NULL:
+        return False
+    buf[0] = p
+    return True
+
+
 cdef class GccEstimator:
     """libwebrtc's send-side GoogCC bandwidth estimator, fed with transport feedback.
 
@@ -201,34 +210,21 @@ cdef class GccEstimator:
             self.st.last_now_us = now_us
 
     cdef bint _reserve(self, Py_ssize_t n) noexcept nogil:
+        # Grow (never shrink) the report buffers by doubling: allocation happens only when
+        # a report is larger than every earlier one, never per packet.
         cdef Py_ssize_t cap = self.buf_cap
-        cdef void* p
         if n <= cap:
             return True
         if cap < 64:
             cap = 64
         while cap < n:
             cap *= 2
-        p = realloc(self.buf_send, cap * sizeof(int64_t))
-        if p == NULL:
+        if not (_grow(<void**>&self.buf_send, cap * sizeof(int64_t))
+                and _grow(<void**>&self.buf_arrival, cap * sizeof(int64_t))
+                and _grow(<void**>&self.buf_size, cap * sizeof(int64_t))
+                and _grow(<void**>&self.buf_probe, cap * sizeof(int32_t))
+                and _grow(<void**>&self.buf_order, cap * sizeof(Py_ssize_t))):
             return False
-        self.buf_send = <int64_t*>p
-        p = realloc(self.buf_arrival, cap * sizeof(int64_t))
-        if p == NULL:
-            return False
-        self.buf_arrival = <int64_t*>p
-        p = realloc(self.buf_size, cap * sizeof(int64_t))
-        if p == NULL:
-            return False
-        self.buf_size = <int64_t*>p
-        p = realloc(self.buf_probe, cap * sizeof(int32_t))
-        if p == NULL:
-            return False
-        self.buf_probe = <int32_t*>p
-        p = realloc(self.buf_order, cap * sizeof(Py_ssize_t))
-        if p == NULL:
-            return False
-        self.buf_order = <Py_ssize_t*>p
         self.buf_cap = cap
         return True
 
