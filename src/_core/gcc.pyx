@@ -76,6 +76,20 @@ cdef inline void _track_rtt(int64_t send_us, int64_t arrival_us, int64_t* max_re
 
 
 @cython.final
+def _packet_arrays(send_us, arrival_us, size_bytes, probe_cluster_id):
+    # The boundary checks shared by on_feedback and on_feedback_reports: int64 send,
+    # arrival (-1 = lost) and size arrays of one length, optional int32 probe cluster ids.
+    s = as_int64_array("send_us", send_us, min_value=0)
+    a = as_int64_array("arrival_us", arrival_us, min_value=0, allow=(-1,))
+    z = as_int64_array("size_bytes", size_bytes, min_value=0, max_value=2**31 - 1)
+    if probe_cluster_id is None:
+        return s, a, z, None, check_same_length(send_us=s, arrival_us=a, size_bytes=z)
+    p64 = as_int64_array("probe_cluster_id", probe_cluster_id, min_value=-1,
+                         max_value=2**31 - 1)
+    n = check_same_length(send_us=s, arrival_us=a, size_bytes=z, probe_cluster_id=p64)
+    return s, a, z, np.ascontiguousarray(p64, dtype=np.int32), n
+
+
 cdef inline bint _grow(void** buf, size_t size_bytes) noexcept nogil:
     # realloc that leaves *buf untouched (still owned, freed in __dealloc__) on failure
     cdef void* p = realloc(buf[0], size_bytes)
@@ -557,18 +571,7 @@ cdef class GccEstimator:
         (``-1`` = lost), ``size_bytes`` and optionally ``probe_cluster_id`` (``-1`` = not
         a probe). ``now_us`` is when the feedback arrived; it never goes backwards.
         """
-        s = as_int64_array("send_us", send_us, min_value=0)
-        a = as_int64_array("arrival_us", arrival_us, min_value=0, allow=(-1,))
-        z = as_int64_array("size_bytes", size_bytes, min_value=0, max_value=2**31 - 1)
-        if probe_cluster_id is None:
-            n = check_same_length(send_us=s, arrival_us=a, size_bytes=z)
-            p = None
-        else:
-            p64 = as_int64_array("probe_cluster_id", probe_cluster_id, min_value=-1,
-                                 max_value=2**31 - 1)
-            n = check_same_length(send_us=s, arrival_us=a, size_bytes=z,
-                                  probe_cluster_id=p64)
-            p = np.ascontiguousarray(p64, dtype=np.int32)
+        s, a, z, p, n = _packet_arrays(send_us, arrival_us, size_bytes, probe_cluster_id)
         now = self._check_now(now_us)
         cdef const int64_t[::1] sv = s
         cdef const int64_t[::1] av = a
@@ -600,18 +603,7 @@ cdef class GccEstimator:
         a client. The whole loop runs in C without the GIL: this is the fast path for
         replaying long packet streams.
         """
-        s = as_int64_array("send_us", send_us, min_value=0)
-        a = as_int64_array("arrival_us", arrival_us, min_value=0, allow=(-1,))
-        z = as_int64_array("size_bytes", size_bytes, min_value=0, max_value=2**31 - 1)
-        if probe_cluster_id is None:
-            n = check_same_length(send_us=s, arrival_us=a, size_bytes=z)
-            p = None
-        else:
-            p64 = as_int64_array("probe_cluster_id", probe_cluster_id, min_value=-1,
-                                 max_value=2**31 - 1)
-            n = check_same_length(send_us=s, arrival_us=a, size_bytes=z,
-                                  probe_cluster_id=p64)
-            p = np.ascontiguousarray(p64, dtype=np.int32)
+        s, a, z, p, n = _packet_arrays(send_us, arrival_us, size_bytes, probe_cluster_id)
         rs = as_int64_array("report_sizes", report_sizes, min_value=0)
         rn = as_int64_array("report_now_us", report_now_us, min_value=0)
         check_same_length(report_sizes=rs, report_now_us=rn)
