@@ -8,6 +8,16 @@ pass without the GIL costs nanoseconds.
 from libc.stdint cimport int64_t
 
 
+class InputError(ValueError):
+    """Bad input: the message names the file and line, the argument or the policy key.
+
+    Every loader and public function of mediaopt raises this (and nothing else) for input
+    it cannot use; the command line turns it into one line on stderr and exit status 2.
+    It is a ``ValueError``, so code that catches ``ValueError`` keeps working. It lives in
+    the compiled core so that the core can raise it without importing the package above.
+    """
+
+
 cdef Py_ssize_t _first_out_of_range(const int64_t[::1] x, int64_t lo, int64_t hi,
                                     bint has_allowed, int64_t allowed) noexcept nogil:
     cdef Py_ssize_t i

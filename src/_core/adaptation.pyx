@@ -11,6 +11,8 @@ The path itself is built once, in Python (``mediaopt.adaptation``), from the pol
 ladder, degradation preference and clinical floors; the kernel only walks it.
 """
 
+from mediaopt._core._check import InputError
+
 cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t
 
@@ -53,14 +55,14 @@ cdef class AdaptationCore:
                  int temporal_layers=1):
         cdef Py_ssize_t n = len(widths), i
         if n < 1 or n > MAX_PATH:
-            raise ValueError(f"path: needs 1 to {MAX_PATH} states, got {n}")
+            raise InputError(f"path: needs 1 to {MAX_PATH} states, got {n}")
         if not (len(heights) == len(fps) == len(need_bps) == len(max_bps) == n):
-            raise ValueError("path: widths, heights, fps, need_bps and max_bps differ in length")
+            raise InputError("path: widths, heights, fps, need_bps and max_bps differ in length")
         for i in range(n):
             if widths[i] <= 0 or heights[i] <= 0 or not fps[i] > 0:
-                raise ValueError(f"path: state {i} has a non-positive size or frame rate")
+                raise InputError(f"path: state {i} has a non-positive size or frame rate")
             if need_bps[i] < 0 or max_bps[i] < 0:
-                raise ValueError(f"path: state {i} has a negative bitrate")
+                raise InputError(f"path: state {i} has a negative bitrate")
             self.path[i].width = widths[i]
             self.path[i].height = heights[i]
             self.path[i].fps = fps[i]
@@ -68,19 +70,19 @@ cdef class AdaptationCore:
             self.path[i].max_bps = max_bps[i]
         self.n_path = n
         if len(start_caps) > MAX_START_CAPS:
-            raise ValueError(f"start_caps: at most {MAX_START_CAPS} caps")
+            raise InputError(f"start_caps: at most {MAX_START_CAPS} caps")
         self.n_start_caps = len(start_caps)
         for i, (bps, pixels) in enumerate(start_caps):
             self.start_cap_bps[i] = bps
             self.start_cap_pixels[i] = pixels
         if not 0 <= up_margin <= 10 or not 0 <= down_margin < 1:
-            raise ValueError("up_margin/down_margin: out of range")
+            raise InputError("up_margin/down_margin: out of range")
         self.up_margin = up_margin
         self.down_margin = down_margin
         self.up_dwell_us = <int64_t>(up_dwell_s * 1e6)
         self.down_dwell_us = <int64_t>(down_dwell_s * 1e6)
         if up_max_steps < 0:
-            raise ValueError("up_max_steps: must be >= 0")
+            raise InputError("up_max_steps: must be >= 0")
         self.up_max_steps = up_max_steps
         self.start_dwell_us = <int64_t>(start_dwell_s * 1e6)
         self.min_bps = min_bps
@@ -94,15 +96,15 @@ cdef class AdaptationCore:
         elif protection == "nack_fec":
             self.use_nack, self.use_fec = 1, 1
         else:
-            raise ValueError(f"protection: unknown method {protection!r}")
+            raise InputError(f"protection: unknown method {protection!r}")
         self.low_rtt_nack_us = low_rtt_nack_ms * 1000 if low_rtt_nack_ms >= 0 else -1
         self.high_rtt_nack_us = high_rtt_nack_ms * 1000 if high_rtt_nack_ms >= 0 else -1
         if not 1 <= loss_bins <= MAX_LOSS_BINS:
-            raise ValueError(f"loss_bins: must be within [1, {MAX_LOSS_BINS}]")
+            raise InputError(f"loss_bins: must be within [1, {MAX_LOSS_BINS}]")
         self.loss_bins = loss_bins
         self.loss_bin_us = <int64_t>(loss_bin_s * 1e6)
         if self.loss_bin_us <= 0:
-            raise ValueError("loss_bin_s: must be positive")
+            raise InputError("loss_bin_s: must be positive")
         self.max_payload_bytes = max_payload_bytes
         self.overhead_cap = overhead_cap
         self.nack_overhead_factor = nack_overhead_factor
@@ -331,17 +333,17 @@ cdef class EncoderSettings:
     def __init__(self, bitrate_bps, width, height, fps, keyframe_interval_s=0.0,
                  request_keyframe=False, fec_rate=0.0, nack=False, temporal_layers=1):
         if bitrate_bps < 0:
-            raise ValueError(f"bitrate_bps: {bitrate_bps} is negative")
+            raise InputError(f"bitrate_bps: {bitrate_bps} is negative")
         if width <= 0 or height <= 0:
-            raise ValueError(f"width/height: must be positive, got {width}x{height}")
+            raise InputError(f"width/height: must be positive, got {width}x{height}")
         if not fps > 0:
-            raise ValueError(f"fps: must be positive, got {fps!r}")
+            raise InputError(f"fps: must be positive, got {fps!r}")
         if not 0.0 <= fec_rate <= 0.5:
-            raise ValueError(f"fec_rate: {fec_rate!r} is outside [0, 0.5]")
+            raise InputError(f"fec_rate: {fec_rate!r} is outside [0, 0.5]")
         if not keyframe_interval_s >= 0:
-            raise ValueError(f"keyframe_interval_s: must be >= 0, got {keyframe_interval_s!r}")
+            raise InputError(f"keyframe_interval_s: must be >= 0, got {keyframe_interval_s!r}")
         if not 1 <= temporal_layers <= 4:
-            raise ValueError(f"temporal_layers: {temporal_layers} is outside [1, 4]")
+            raise InputError(f"temporal_layers: {temporal_layers} is outside [1, 4]")
         self.s.bitrate_bps = bitrate_bps
         self.s.width = width
         self.s.height = height
@@ -454,13 +456,13 @@ cdef class Adaptation:
         cdef EncoderSettingsC s
         cdef EncoderSettings obj
         if not (target_bps >= 0.0) or target_bps > 9.2e18:
-            raise ValueError(f"target_bps: must be a finite rate >= 0, got {target_bps!r}")
+            raise InputError(f"target_bps: must be a finite rate >= 0, got {target_bps!r}")
         if not (0.0 <= loss <= 1.0):
-            raise ValueError(f"loss: must be a share within [0, 1], got {loss!r}")
+            raise InputError(f"loss: must be a share within [0, 1], got {loss!r}")
         if rtt_us < 0:
-            raise ValueError(f"rtt_us: must be >= 0, got {rtt_us}")
+            raise InputError(f"rtt_us: must be >= 0, got {rtt_us}")
         if core.started and now_us < core.last_now_us:
-            raise ValueError(
+            raise InputError(
                 f"now_us: time went backwards ({core.last_now_us} -> {now_us})")
         core.c_update(<int64_t>target_bps, loss, rtt_us, now_us, &s)
         if core.last_obj is not None and _settings_equal(
@@ -495,7 +497,7 @@ cdef class Adaptation:
         check_nondecreasing("now_us", ts)
         cdef AdaptationCore core = self.core
         if n and core.started and ts[0] < core.last_now_us:
-            raise ValueError(f"now_us: time went backwards ({core.last_now_us} -> {ts[0]})")
+            raise InputError(f"now_us: time went backwards ({core.last_now_us} -> {ts[0]})")
         out_bitrate = np.empty(n, dtype=np.int64)
         out_width = np.empty(n, dtype=np.int32)
         out_height = np.empty(n, dtype=np.int32)

@@ -1,5 +1,7 @@
 """AIMD rate control for the delay-based estimate, as libwebrtc's ``AimdRateControl``."""
 
+from mediaopt._core._check import InputError
+
 from libc.math cimport ceil, pow, sqrt
 from libc.stdint cimport int32_t, int64_t
 
@@ -314,7 +316,7 @@ cdef class AimdRateControl:
         from mediaopt._validate import check_int
         key = str(getattr(state, "value", state))
         if key not in _USAGE:
-            raise ValueError(f"state: expected one of {sorted(_USAGE)}, got {state!r}")
+            raise InputError(f"state: expected one of {sorted(_USAGE)}, got {state!r}")
         cdef int64_t acked = -1
         if acked_bps is not None:
             acked = check_int("acked_bps", acked_bps, min_value=0)

@@ -7,6 +7,8 @@ Reproduces ``modules/video_coding/media_opt_util.cc`` (``VCMFecMethod``,
 are transcribed data; the code around them is ours.
 """
 
+from mediaopt._core._check import InputError
+
 from libc.math cimport powf
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 
@@ -537,7 +539,7 @@ def fec_factor_delta(int loss_255, double bitrate_kbps, double fps, int width, i
     """
     cdef float corr = 1.0
     if not 0 <= loss_255 <= 255:
-        raise ValueError(f"loss_255: {loss_255} is outside [0, 255]")
+        raise InputError(f"loss_255: {loss_255} is outside [0, 255]")
     f = c_fec_factor_delta(<uint8_t>loss_255, <float>bitrate_kbps, <float>fps, width, height,
                            temporal_layers, max_payload_bytes, &corr)
     return int(f), float(corr)
@@ -562,9 +564,9 @@ def protection_factor(str method, int loss_255, double bitrate_kbps, double fps,
     elif method == "nack_fec":
         m = PROTECTION_NACK_FEC
     else:
-        raise ValueError(f"method: unknown protection method {method!r}")
+        raise InputError(f"method: unknown protection method {method!r}")
     if not 0 <= loss_255 <= 255:
-        raise ValueError(f"loss_255: {loss_255} is outside [0, 255]")
+        raise InputError(f"loss_255: {loss_255} is outside [0, 255]")
     f = c_protection_factor(m, <uint8_t>loss_255, <float>bitrate_kbps, <float>fps, width,
                             height, temporal_layers, rtt_ms, low_rtt_nack_ms,
                             high_rtt_nack_ms, max_payload_bytes, &corr)

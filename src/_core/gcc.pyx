@@ -6,6 +6,8 @@ goog_cc_network_control.cc does for transport feedback ("packet feedback only" m
 and RTT come from the feedback itself), and exposes the C contract the replay loop calls.
 """
 
+from mediaopt._core._check import InputError
+
 cimport cython
 from libc.stdint cimport INT64_MIN, int32_t, int64_t
 
@@ -135,14 +137,14 @@ cdef class GccEstimator:
         from mediaopt.bwe import GccConfig
         cfg = GccConfig() if config is None else config
         if not isinstance(cfg, GccConfig):
-            raise ValueError(f"config: expected a GccConfig, got {type(cfg).__name__}")
+            raise InputError(f"config: expected a GccConfig, got {type(cfg).__name__}")
         if cfg.trendline_window_size > 64:
-            raise ValueError("config.trendline_window_size: at most 64 is supported")
+            raise InputError("config.trendline_window_size: at most 64 is supported")
         start = check_int("start_bps", start_bps, min_value=1, max_value=10**12)
         lo = check_int("min_bps", min_bps, min_value=0, max_value=10**12)
         hi = check_int("max_bps", max_bps, min_value=1, max_value=10**12)
         if hi < lo:
-            raise ValueError(f"max_bps: {hi} is below min_bps {lo}")
+            raise InputError(f"max_bps: {hi} is below min_bps {lo}")
         # GoogCcNetworkController::ClampConstraints.
         lo = max(lo, _CC_MIN_BPS)
         hi = max(hi, lo)
@@ -560,7 +562,7 @@ cdef class GccEstimator:
     def _check_now(self, now_us):
         now = check_int("now_us", now_us, min_value=0)
         if self.st.last_now_us != INT64_MIN and now < self.st.last_now_us:
-            raise ValueError(
+            raise InputError(
                 f"now_us: went backwards ({now} < {self.st.last_now_us} of an earlier call)")
         return now
 
@@ -609,7 +611,7 @@ cdef class GccEstimator:
         check_same_length(report_sizes=rs, report_now_us=rn)
         check_nondecreasing("report_now_us", rn)
         if int(rs.sum()) != n:
-            raise ValueError(
+            raise InputError(
                 f"report_sizes: sums to {int(rs.sum())}, but there are {n} packets")
         if rn.size:
             self._check_now(int(rn[0]))

@@ -13,6 +13,8 @@ Two engines share the state:
   ``rationalize`` loop opportunity by opportunity.
 """
 
+from mediaopt._core._check import InputError
+
 from libc.math cimport log, sqrt
 from libc.stdint cimport INT64_MAX, int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -741,7 +743,7 @@ cdef class Link:
         check_nondecreasing("send_us", np.asarray(send))
         cdef Py_ssize_t n = send.shape[0], i, k, got
         if n and send[0] < self.last_send_us:
-            raise ValueError(
+            raise InputError(
                 f"send_us: {send[0]} is earlier than the previous packet ({self.last_send_us})"
             )
         result = np.full(n, -1, dtype=np.int64)
@@ -797,7 +799,7 @@ cdef class Link:
         b = check_int("size_bytes", size_bytes, min_value=1)
         t = check_int("tag", tag)
         if s < self.last_send_us:
-            raise ValueError(f"send_us: {s} is earlier than the previous packet")
+            raise InputError(f"send_us: {s} is earlier than the previous packet")
         return self.c_enqueue(s, b, t) == 0
 
     def advance(self, until_us):

@@ -9,6 +9,8 @@ the highest (biased) log-likelihood wins. Bounds: an instant upper bound from th
 loss, the delay-based estimate, and a capped ramp-up after a loss-limited decrease.
 """
 
+from mediaopt._core._check import InputError
+
 from libc.math cimport fabs, log, pow, round
 from libc.stdint cimport int32_t, int64_t
 
@@ -578,7 +580,7 @@ cdef class LossBasedBweV2:
         from mediaopt.bwe import GccConfig
         cfg = GccConfig() if config is None else config
         if not isinstance(cfg, GccConfig):
-            raise ValueError(f"config: expected a GccConfig, got {type(cfg).__name__}")
+            raise InputError(f"config: expected a GccConfig, got {type(cfg).__name__}")
         lbv2_init(&self.s, cfg)
 
     @property

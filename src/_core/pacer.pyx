@@ -9,6 +9,8 @@ rate, using queued media first and padding when the queue runs dry, until the cl
 has carried its minimum packets and bytes (libwebrtc BitrateProber).
 """
 
+from mediaopt._core._check import InputError
+
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy
@@ -188,9 +190,9 @@ cdef class Pacer:
              index: int = 0, media_seq: int = -1) -> None:
         """Queue one packet (``kind``: 1 rtx, 2 video, 3 fec) at ``now_us``."""
         if kind not in (KIND_RTX, KIND_VIDEO, KIND_FEC):
-            raise ValueError(f"kind must be 1 (rtx), 2 (video) or 3 (fec), got {kind!r}")
+            raise InputError(f"kind must be 1 (rtx), 2 (video) or 3 (fec), got {kind!r}")
         if size_bytes <= 0:
-            raise ValueError(f"size_bytes must be > 0, got {size_bytes}")
+            raise InputError(f"size_bytes must be > 0, got {size_bytes}")
         cdef PacketC p
         p.size_bytes = size_bytes
         p.frame = frame

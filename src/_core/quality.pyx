@@ -6,6 +6,8 @@ pass into five row buffers, then the horizontal pass fused with the SSIM formula
 the working set stays in cache and the sums are exact doubles.
 """
 
+from mediaopt._core._check import InputError
+
 from libc.math cimport exp
 from libc.stdlib cimport free, malloc
 
@@ -97,15 +99,15 @@ def ssim_plane(const unsigned char[:, ::1] ref, const unsigned char[:, ::1] dis,
                double peak=255.0):
     """Mean SSIM of two C-contiguous uint8 planes of the same shape (at least 11x11)."""
     if ref.shape[0] != dis.shape[0] or ref.shape[1] != dis.shape[1]:
-        raise ValueError(
+        raise InputError(
             f"reference and distorted differ in shape: ({ref.shape[0]}, {ref.shape[1]}) "
             f"vs ({dis.shape[0]}, {dis.shape[1]})")
     cdef Py_ssize_t h = ref.shape[0]
     cdef Py_ssize_t w = ref.shape[1]
     if h < WINDOW or w < WINDOW:
-        raise ValueError(f"ssim: images must be at least {WINDOW}x{WINDOW}, got ({h}, {w})")
+        raise InputError(f"ssim: images must be at least {WINDOW}x{WINDOW}, got ({h}, {w})")
     if not peak > 0.0:
-        raise ValueError(f"peak: must be > 0, got {peak!r}")
+        raise InputError(f"peak: must be > 0, got {peak!r}")
     cdef double* scratch = <double*>malloc(5 * w * sizeof(double))
     if scratch == NULL:
         raise MemoryError("ssim: cannot allocate row buffers")

@@ -11,6 +11,8 @@ the whole run holds no GIL. A Python estimator (``on_feedback``/``target_bps``) 
 the same loop: only its feedback calls take the GIL. See docs/replay.md.
 """
 
+from mediaopt._core._check import InputError
+
 import numpy as np
 
 from libc.math cimport floor
@@ -98,15 +100,15 @@ cdef class ReplayLoop:
                  int64_t audio_interval_us=20_000, int32_t max_width=1280,
                  int32_t max_height=720, dict source_options=None, Link reverse_link=None):
         if (estimator is None) == (py_estimator is None):
-            raise ValueError("exactly one of estimator and py_estimator must be given")
+            raise InputError("exactly one of estimator and py_estimator must be given")
         if duration_us <= 0:
-            raise ValueError(f"duration_us must be > 0, got {duration_us}")
+            raise InputError(f"duration_us must be > 0, got {duration_us}")
         if feedback_interval_us <= 0 or interval_us <= 0 or audio_interval_us <= 0:
-            raise ValueError("feedback_interval_us, interval_us and audio_interval_us must be > 0")
+            raise InputError("feedback_interval_us, interval_us and audio_interval_us must be > 0")
         if not (0.0 <= feedback_loss < 1.0):
-            raise ValueError(f"feedback_loss must be in [0, 1), got {feedback_loss}")
+            raise InputError(f"feedback_loss must be in [0, 1), got {feedback_loss}")
         if audio_bps < 0 or one_way_delay_us < 0 or start_bps <= 0:
-            raise ValueError("audio_bps and one_way_delay_us must be >= 0, start_bps > 0")
+            raise InputError("audio_bps and one_way_delay_us must be >= 0, start_bps > 0")
         self.link = link
         self.rev_link = reverse_link
         self.msg_serial_head = 0
@@ -136,9 +138,9 @@ cdef class ReplayLoop:
             rt_arr = np.ascontiguousarray(reverse_delay_t_us, dtype=np.int64)
             rd_arr = np.ascontiguousarray(reverse_delay_us, dtype=np.int64)
             if rt_arr.shape[0] != rd_arr.shape[0] or rt_arr.shape[0] == 0:
-                raise ValueError("reverse delay steps: times and delays must match, non-empty")
+                raise InputError("reverse delay steps: times and delays must match, non-empty")
             if reverse_period_us <= 0:
-                raise ValueError("reverse_period_us must be > 0 with delay steps")
+                raise InputError("reverse_period_us must be > 0 with delay steps")
             self._rev_owner = (rt_arr, rd_arr)
             rt = rt_arr
             rd = rd_arr

@@ -7,6 +7,8 @@ when the output runs over budget. The PSNR of each frame comes from a content mo
 bits per pixel and resolution. Formulas, constants and their sources: ``docs/replay.md``.
 """
 
+from mediaopt._core._check import InputError
+
 from libc.math cimport isfinite, log2, log10, pow, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
@@ -71,7 +73,7 @@ def quality_db(bitrate_bps: float, width: int, height: int, fps: float,
     docs/replay.md). Non-positive rates or sizes give the floor of 10 dB.
     """
     if fps <= 0:
-        raise ValueError(f"fps must be > 0, got {fps!r}")
+        raise InputError(f"fps must be > 0, got {fps!r}")
     return c_quality_db(float(bitrate_bps) / float(fps), int(width), int(height),
                         int(ref_width), int(ref_height))
 
@@ -91,15 +93,15 @@ cdef class VideoSource:
                   double payback_s=1.0, int32_t ref_width=1280, int32_t ref_height=720,
                   int64_t min_frame_bytes=60, content_table=None, size_factors=None):
         if start_bps <= 0:
-            raise ValueError(f"start_bps must be > 0, got {start_bps}")
+            raise InputError(f"start_bps must be > 0, got {start_bps}")
         if not (0.0 <= noise_std <= 1.0):
-            raise ValueError(f"noise_std must be in [0, 1], got {noise_std}")
+            raise InputError(f"noise_std must be in [0, 1], got {noise_std}")
         if keyframe_ratio < 1.0:
-            raise ValueError(f"keyframe_ratio must be >= 1, got {keyframe_ratio}")
+            raise InputError(f"keyframe_ratio must be >= 1, got {keyframe_ratio}")
         if reaction_lag_ms < 0.0 or drop_window_s <= 0.0 or payback_s <= 0.0:
-            raise ValueError("reaction_lag_ms must be >= 0, drop_window_s and payback_s > 0")
+            raise InputError("reaction_lag_ms must be >= 0, drop_window_s and payback_s > 0")
         if ref_width <= 0 or ref_height <= 0 or min_frame_bytes <= 0:
-            raise ValueError("ref_width, ref_height and min_frame_bytes must be > 0")
+            raise InputError("ref_width, ref_height and min_frame_bytes must be > 0")
         self.noise_std = noise_std
         self.keyframe_ratio = keyframe_ratio
         self.reaction_lag_us = <int64_t>(reaction_lag_ms * 1000.0)
@@ -139,7 +141,7 @@ cdef class VideoSource:
         try:
             pix, start, x, y, slope = table
         except (TypeError, ValueError):
-            raise ValueError("content_table: expected (pixels, start, log2_bpp, psnr_db, "
+            raise InputError("content_table: expected (pixels, start, log2_bpp, psnr_db, "
                              "slope_db)") from None
         pix_a = np.ascontiguousarray(pix, dtype=np.float64)
         start_a = np.ascontiguousarray(start, dtype=np.int64)
@@ -150,19 +152,19 @@ cdef class VideoSource:
         m = x_a.shape[0]
         if (n < 1 or pix_a.ndim != 1 or start_a.shape[0] != n + 1 or slope_a.shape[0] != n
                 or y_a.shape[0] != m):
-            raise ValueError("content_table: array lengths do not match")
+            raise InputError("content_table: array lengths do not match")
         if start_a[0] != 0 or start_a[n] != m or np.any(np.diff(start_a) < 1):
-            raise ValueError("content_table: every resolution needs at least one row")
+            raise InputError("content_table: every resolution needs at least one row")
         if np.any(pix_a <= 0) or np.any(np.diff(pix_a) <= 0):
-            raise ValueError("content_table: pixels must be positive and rising")
+            raise InputError("content_table: pixels must be positive and rising")
         for arr in (x_a, y_a, slope_a):
             if not np.all(np.isfinite(arr)):
-                raise ValueError("content_table: values must be finite")
+                raise InputError("content_table: values must be finite")
         for r in range(n):
             seg_x = x_a[start_a[r]:start_a[r + 1]]
             seg_y = y_a[start_a[r]:start_a[r + 1]]
             if np.any(np.diff(seg_x) < 0) or np.any(np.diff(seg_y) < 0):
-                raise ValueError("content_table: bpp and PSNR must not fall within a resolution")
+                raise InputError("content_table: bpp and PSNR must not fall within a resolution")
         self._ct_owner = (pix_a, start_a, x_a, y_a, slope_a)
         cdef const double[::1] vp = pix_a
         cdef const int64_t[::1] vs = start_a
@@ -182,15 +184,15 @@ cdef class VideoSource:
         try:
             t, f = factors
         except (TypeError, ValueError):
-            raise ValueError("size_factors: expected (capture_us, factor)") from None
+            raise InputError("size_factors: expected (capture_us, factor)") from None
         t_a = np.ascontiguousarray(t, dtype=np.int64)
         f_a = np.ascontiguousarray(f, dtype=np.float64)
         if t_a.ndim != 1 or t_a.shape[0] != f_a.shape[0] or t_a.shape[0] == 0:
-            raise ValueError("size_factors: times and factors must match, non-empty")
+            raise InputError("size_factors: times and factors must match, non-empty")
         if np.any(np.diff(t_a) < 0):
-            raise ValueError("size_factors: capture times must not decrease")
+            raise InputError("size_factors: capture times must not decrease")
         if not np.all(np.isfinite(f_a)) or np.any(f_a <= 0) or np.any(f_a > 100):
-            raise ValueError("size_factors: factors must be in (0, 100]")
+            raise InputError("size_factors: factors must be in (0, 100]")
         self._st_owner = (t_a, f_a)
         cdef const int64_t[::1] vt = t_a
         cdef const double[::1] vf = f_a
@@ -247,7 +249,7 @@ cdef class VideoSource:
     def content_db(self, bitrate_bps: float, width: int, height: int, fps: float) -> float:
         """PSNR (dB) the loaded content table gives (the formula's without one)."""
         if fps <= 0:
-            raise ValueError(f"fps must be > 0, got {fps!r}")
+            raise InputError(f"fps must be > 0, got {fps!r}")
         if self.ct_n == 0:
             return c_quality_db(float(bitrate_bps) / float(fps), int(width), int(height),
                                 self.ref_width, self.ref_height)
@@ -448,7 +450,7 @@ cdef class VideoSource:
         ``height``, ``ref_offset`` and ``temporal_layer``.
         """
         if fps <= 0:
-            raise ValueError(f"fps must be > 0, got {fps!r}")
+            raise InputError(f"fps must be > 0, got {fps!r}")
         cdef EncodedFrameC f
         if not self.c_encode(int(now_us), int(width), int(height), float(fps),
                              float(keyframe_interval_s), int(temporal_layers), &f):
@@ -467,7 +469,7 @@ cdef class VideoSource:
 def packetize(size_bytes: int) -> list[int]:
     """Payload sizes of the RTP packets a frame of ``size_bytes`` is cut into."""
     if size_bytes < 0:
-        raise ValueError(f"size_bytes must be >= 0, got {size_bytes}")
+        raise InputError(f"size_bytes must be >= 0, got {size_bytes}")
     cdef int32_t n = packet_count(size_bytes)
     return [packet_payload(size_bytes, n, i) for i in range(n)]
 

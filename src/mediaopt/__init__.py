@@ -11,6 +11,7 @@ from mediaopt.adaptation import Adaptation, EncoderSettings
 from mediaopt.bwe import GccEstimator
 from mediaopt.core import core_info
 from mediaopt.encoders import Decoder, EncodedFrame, Encoder
+from mediaopt.errors import InputError
 from mediaopt.replay import ReplayResult, replay
 
 #: Arrival time that marks a lost packet, in every ``*_us`` array.
@@ -24,6 +25,7 @@ __all__ = [
     "Encoder",
     "EncoderSettings",
     "GccEstimator",
+    "InputError",
     "Link",
     "ReplayResult",
     "__version__",

@@ -11,6 +11,7 @@ import numpy as np
 from mediaopt._loss_models import GilbertElliott, OnOffLoss
 from mediaopt._trace_model import Int64Array, Trace
 from mediaopt._validate import Float64Array, check_float, check_int
+from mediaopt.errors import InputError
 
 #: Queue disciplines and their core codes (Mahimahi's names).
 QUEUE_KINDS = {"infinite": 0, "droptail": 1, "drophead": 2, "codel": 3}
@@ -72,7 +73,7 @@ def resolve(
 
         trace = load(trace)
     if not isinstance(trace, Trace):
-        raise ValueError(f"trace: expected a mediaopt.traces.Trace or a path, got {trace!r}")
+        raise InputError(f"trace: expected a mediaopt.traces.Trace or a path, got {trace!r}")
     delay_ms = check_float("one_way_delay_ms", one_way_delay_ms, min_value=0.0, max_value=1e7)
     delay_us = round(delay_ms * 1000.0)
     limits = {"queue_bytes": queue_bytes, "queue_packets": queue_packets, "queue_ms": queue_ms}
@@ -80,20 +81,20 @@ def resolve(
     if queue is None:
         queue = "droptail" if given else "infinite"
     if not isinstance(queue, str) or queue not in QUEUE_KINDS:
-        raise ValueError(f"queue: expected one of {sorted(QUEUE_KINDS)}, got {queue!r}")
+        raise InputError(f"queue: expected one of {sorted(QUEUE_KINDS)}, got {queue!r}")
     limit_bytes = 0
     limit_packets = 0
     if queue == "infinite":
         if given:
-            raise ValueError(f"queue: an infinite queue takes no limit (got {sorted(given)})")
+            raise InputError(f"queue: an infinite queue takes no limit (got {sorted(given)})")
     else:
         if not given:
-            raise ValueError(
+            raise InputError(
                 f"queue: {queue!r} needs queue_bytes=, queue_packets= or queue_ms= "
                 "(Mahimahi's dropping queues need a limit)"
             )
         if queue_ms is not None and queue_bytes is not None:
-            raise ValueError("queue_ms: give queue_ms or queue_bytes, not both")
+            raise InputError("queue_ms: give queue_ms or queue_bytes, not both")
         if queue_bytes is not None:
             limit_bytes = check_int("queue_bytes", queue_bytes, min_value=1)
         if queue_ms is not None:
@@ -105,12 +106,12 @@ def resolve(
     target = check_int("codel_target_ms", codel_target_ms, min_value=1, max_value=10**7)
     interval = check_int("codel_interval_ms", codel_interval_ms, min_value=1, max_value=10**7)
     if direction not in ("uplink", "downlink"):
-        raise ValueError(f"direction: expected 'uplink' or 'downlink', got {direction!r}")
+        raise InputError(f"direction: expected 'uplink' or 'downlink', got {direction!r}")
     if not isinstance(repeat, (bool, np.bool_)):
-        raise ValueError(f"repeat: expected True or False, got {repeat!r}")
+        raise InputError(f"repeat: expected True or False, got {repeat!r}")
     seed_i = check_int("seed", seed, min_value=0, max_value=2**64 - 1)
     if engine not in ("auto", "events"):
-        raise ValueError(f"engine: expected 'auto' or 'events', got {engine!r}")
+        raise InputError(f"engine: expected 'auto' or 'events', got {engine!r}")
     fifo = engine == "auto" and queue in ("infinite", "droptail")
 
     kind, p = LOSS_NONE, 0.0
@@ -124,7 +125,7 @@ def resolve(
         on_ms = min(int(loss.mean_on_s * 1000.0), 1 << 30)
         off_ms = min(int(loss.mean_off_s * 1000.0), 1 << 30)
         if loss.periodic and on_ms == 0 and off_ms == 0:
-            raise ValueError("loss: periodic on/off periods round to 0 ms")
+            raise InputError("loss: periodic on/off periods round to 0 ms")
     else:
         p = check_float("loss", loss, min_value=0.0, max_value=1.0)
         kind = LOSS_BERNOULLI if p > 0 else LOSS_NONE

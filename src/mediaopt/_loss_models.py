@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 
 from mediaopt._validate import check_float
+from mediaopt.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class GilbertElliott:
         for name in ("p_good_bad", "p_bad_good", "loss_good", "loss_bad"):
             check_float(name, getattr(self, name), min_value=0.0, max_value=1.0)
         if self.p_good_bad + self.p_bad_good <= 0:
-            raise ValueError("p_good_bad and p_bad_good cannot both be 0")
+            raise InputError("p_good_bad and p_bad_good cannot both be 0")
 
     @classmethod
     def from_burst(cls, mean_loss: float, mean_burst_packets: float) -> GilbertElliott:
@@ -66,9 +67,9 @@ class OnOffLoss:
         check_float("mean_on_s", self.mean_on_s, min_value=0.0)
         check_float("mean_off_s", self.mean_off_s, min_value=0.0)
         if self.mean_on_s == 0 and self.mean_off_s == 0:
-            raise ValueError("mean_on_s and mean_off_s cannot both be 0 (as mm-onoff)")
+            raise InputError("mean_on_s and mean_off_s cannot both be 0 (as mm-onoff)")
         if self.periodic and (not math.isfinite(self.mean_on_s + self.mean_off_s)):
-            raise ValueError("periodic on/off needs finite periods")
+            raise InputError("periodic on/off needs finite periods")
 
     @property
     def mean_loss(self) -> float:

@@ -4,7 +4,7 @@ Formats: ``mahimahi`` (one millisecond timestamp per line), ``cooked`` (Pensieve
 columns: seconds, Mbit/s), ``csv`` (header ``time_s,capacity_kbps[,loss][,delay_ms]``) and
 ``json`` (OpenNetLab/AlphaRTC ``trace_pattern``). Text loaders read line by line (large
 files stream), skip blank lines and ``#`` comments, and accept CRLF line ends. Every
-problem raises ``ValueError`` naming the file and, where there is one, the line.
+problem raises ``InputError`` naming the file and, where there is one, the line.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 
 from mediaopt._atomic import write_text
 from mediaopt._trace_model import Trace
+from mediaopt.errors import InputError
 
 #: Formats :func:`load` understands.
 FORMATS = ("mahimahi", "cooked", "csv", "json")
@@ -40,7 +41,7 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
                 if text:
                     yield lineno, text
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a text trace file ({exc.reason})") from None
+        raise InputError(f"{path}: not a text trace file ({exc.reason})") from None
 
 
 def _comments(path: Path) -> dict[str, str]:
@@ -65,27 +66,27 @@ def _trace_name(path: Path) -> str:
 
 
 def sniff(path: str | os.PathLike[str]) -> str:
-    """Return the format of ``path``: one of :data:`FORMATS`, or raise ``ValueError``."""
+    """Return the format of ``path``: one of :data:`FORMATS`, or raise ``InputError``."""
     p = Path(path)
     with open(p, "rb") as fh:
         head = fh.read(4096)
     stripped = head.lstrip()
     if not stripped:
-        raise ValueError(f"{p}: empty trace file")
+        raise InputError(f"{p}: empty trace file")
     if stripped[:1] in (b"{", b"["):
         return "json"
     for lineno, text in _lines(p):
         if any(c.isalpha() for c in text.replace("e-", "").replace("e+", "")):
             if "time" in text.lower() and "," in text:
                 return "csv"
-            raise ValueError(f"{p}:{lineno}: not a trace line: {text[:40]!r}")
+            raise InputError(f"{p}:{lineno}: not a trace line: {text[:40]!r}")
         fields = text.replace(",", " ").split()
         if len(fields) == 1:
             return "mahimahi"
         if len(fields) == 2:
             return "cooked"
-        raise ValueError(f"{p}:{lineno}: cannot tell the trace format; pass format=")
-    raise ValueError(f"{p}: no trace data (only blank lines or comments)")
+        raise InputError(f"{p}:{lineno}: cannot tell the trace format; pass format=")
+    raise InputError(f"{p}: no trace data (only blank lines or comments)")
 
 
 def load(path: str | os.PathLike[str], format: str | None = None) -> Trace:
@@ -97,7 +98,7 @@ def load(path: str | os.PathLike[str], format: str | None = None) -> Trace:
         raise IsADirectoryError(f"{p}: is a folder, not a trace file")
     fmt = sniff(p) if format is None else format
     if fmt not in FORMATS:
-        raise ValueError(f"format: expected one of {FORMATS}, got {format!r}")
+        raise InputError(f"format: expected one of {FORMATS}, got {format!r}")
     loader = {
         "mahimahi": load_mahimahi,
         "cooked": load_cooked,
@@ -117,18 +118,18 @@ def load_mahimahi(path: str | os.PathLike[str]) -> Trace:
         try:
             v = int(text)
         except ValueError:
-            raise ValueError(f"{p}:{lineno}: expected whole milliseconds, got {text!r}") from None
+            raise InputError(f"{p}:{lineno}: expected whole milliseconds, got {text!r}") from None
         if v < 0:
-            raise ValueError(f"{p}:{lineno}: negative timestamp {v}")
+            raise InputError(f"{p}:{lineno}: negative timestamp {v}")
         if v < prev:
-            raise ValueError(f"{p}:{lineno}: timestamp {v} is before the previous one ({prev})")
+            raise InputError(f"{p}:{lineno}: timestamp {v} is before the previous one ({prev})")
         ms.append(v)
         prev = v
         last_line = lineno
     if not ms:
-        raise ValueError(f"{p}: no timestamps (an empty trace has no capacity)")
+        raise InputError(f"{p}: no timestamps (an empty trace has no capacity)")
     if prev == 0:
-        raise ValueError(f"{p}:{last_line}: the trace must last a nonzero time (last stamp 0)")
+        raise InputError(f"{p}:{last_line}: the trace must last a nonzero time (last stamp 0)")
     return Trace.from_opportunities(
         np.frombuffer(ms, dtype=np.int64), name=_trace_name(p), source="mahimahi"
     )
@@ -144,7 +145,7 @@ def _finish_steps(
     t = np.asarray(times_s, dtype=np.float64)
     cap = np.asarray(kbps, dtype=np.float64)
     if t.size == 0:
-        raise ValueError(f"{p}: no capacity samples")
+        raise InputError(f"{p}: no capacity samples")
     # repeated times: the later sample wins (a zero-length step carries nothing)
     keep = np.append(np.diff(t) > 0, True)
     cols = {k: np.asarray(v, dtype=np.float64)[keep] for k, v in (extra or {}).items()}
@@ -154,9 +155,9 @@ def _finish_steps(
         step = float(np.median(np.diff(t))) if t.size > 1 else 1.0
         duration_s = float(t[-1]) + step
     if duration_s <= float(t[-1]):
-        raise ValueError(f"{p}: duration_s={duration_s} is not after the last sample")
+        raise InputError(f"{p}: duration_s={duration_s} is not after the last sample")
     if not np.any(cap > 0):
-        raise ValueError(f"{p}: the trace has no capacity at all (every sample is 0)")
+        raise InputError(f"{p}: the trace has no capacity at all (every sample is 0)")
     try:
         return Trace.from_capacity(
             t,
@@ -168,24 +169,24 @@ def _finish_steps(
             source="",
         )
     except ValueError as exc:
-        raise ValueError(f"{p}: {exc}") from None
+        raise InputError(f"{p}: {exc}") from None
 
 
 def _number(p: Path, lineno: int, text: str, what: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise ValueError(f"{p}:{lineno}: {what} is not a number: {text!r}") from None
+        raise InputError(f"{p}:{lineno}: {what} is not a number: {text!r}") from None
     if not math.isfinite(v):
-        raise ValueError(f"{p}:{lineno}: {what} is {text!r}")
+        raise InputError(f"{p}:{lineno}: {what} is {text!r}")
     return v
 
 
 def _check_time(p: Path, lineno: int, t: float, prev: float | None) -> None:
     if t < 0:
-        raise ValueError(f"{p}:{lineno}: negative time {t}")
+        raise InputError(f"{p}:{lineno}: negative time {t}")
     if prev is not None and t < prev:
-        raise ValueError(f"{p}:{lineno}: time {t} is before the previous one ({prev})")
+        raise InputError(f"{p}:{lineno}: time {t} is before the previous one ({prev})")
 
 
 def load_cooked(path: str | os.PathLike[str]) -> Trace:
@@ -200,17 +201,17 @@ def load_cooked(path: str | os.PathLike[str]) -> Trace:
     for lineno, text in _lines(p):
         fields = text.replace(",", " ").split()
         if len(fields) != 2:
-            raise ValueError(f"{p}:{lineno}: expected two columns (seconds, Mbit/s)")
+            raise InputError(f"{p}:{lineno}: expected two columns (seconds, Mbit/s)")
         t = _number(p, lineno, fields[0], "time")
         v = _number(p, lineno, fields[1], "throughput")
         _check_time(p, lineno, t, prev)
         if v < 0:
-            raise ValueError(f"{p}:{lineno}: negative throughput {v}")
+            raise InputError(f"{p}:{lineno}: negative throughput {v}")
         times.append(t)
         kbps.append(v * 1000.0)
         prev = t
     if not times:
-        raise ValueError(f"{p}: no samples (empty trace)")
+        raise InputError(f"{p}: no samples (empty trace)")
     return _tag(_finish_steps(p, times, kbps, None), "cooked")
 
 
@@ -225,13 +226,13 @@ def load_csv(path: str | os.PathLike[str]) -> Trace:
     try:
         lineno, header = next(rows)
     except StopIteration:
-        raise ValueError(f"{p}: empty trace file") from None
+        raise InputError(f"{p}: empty trace file") from None
     cols = [c.strip().lower() for c in header.split(",")]
     if "time_s" not in cols or "capacity_kbps" not in cols:
-        raise ValueError(f"{p}:{lineno}: expected a header with time_s and capacity_kbps")
+        raise InputError(f"{p}:{lineno}: expected a header with time_s and capacity_kbps")
     unknown = set(cols) - {"time_s", "capacity_kbps", "loss", "delay_ms"}
     if unknown:
-        raise ValueError(f"{p}:{lineno}: unknown columns {sorted(unknown)}")
+        raise InputError(f"{p}:{lineno}: unknown columns {sorted(unknown)}")
     idx = {c: i for i, c in enumerate(cols)}
     times: list[float] = []
     kbps: list[float] = []
@@ -240,22 +241,22 @@ def load_csv(path: str | os.PathLike[str]) -> Trace:
     for lineno, text in rows:
         fields = [f.strip() for f in text.split(",")]
         if len(fields) != len(cols):
-            raise ValueError(f"{p}:{lineno}: expected {len(cols)} fields, got {len(fields)}")
+            raise InputError(f"{p}:{lineno}: expected {len(cols)} fields, got {len(fields)}")
         t = _number(p, lineno, fields[idx["time_s"]], "time_s")
         v = _number(p, lineno, fields[idx["capacity_kbps"]], "capacity_kbps")
         _check_time(p, lineno, t, prev)
         if v < 0:
-            raise ValueError(f"{p}:{lineno}: negative capacity {v}")
+            raise InputError(f"{p}:{lineno}: negative capacity {v}")
         for c, lst in extra.items():
             x = _number(p, lineno, fields[idx[c]], c)
             if x < 0 or (c == "loss" and x > 1):
-                raise ValueError(f"{p}:{lineno}: {c} {x} out of range")
+                raise InputError(f"{p}:{lineno}: {c} {x} out of range")
             lst.append(x)
         times.append(t)
         kbps.append(v)
         prev = t
     if not times:
-        raise ValueError(f"{p}: no samples after the header")
+        raise InputError(f"{p}: no samples after the header")
     meta = _comments(p)
     duration = None
     if "duration_s" in meta:
@@ -275,12 +276,12 @@ def load_json(path: str | os.PathLike[str]) -> Trace:
         with open(p, encoding="utf-8") as fh:
             doc = json.load(fh)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{p}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+        raise InputError(f"{p}:{exc.lineno}: invalid JSON ({exc.msg})") from None
     pattern = _find_pattern(doc)
     if pattern is None:
-        raise ValueError(f"{p}: no trace_pattern under uplink or downlink")
+        raise InputError(f"{p}: no trace_pattern under uplink or downlink")
     if not pattern:
-        raise ValueError(f"{p}: empty trace_pattern")
+        raise InputError(f"{p}: empty trace_pattern")
     times: list[float] = []
     kbps: list[float] = []
     loss: list[float] = []
@@ -289,11 +290,11 @@ def load_json(path: str | os.PathLike[str]) -> Trace:
     for i, entry in enumerate(pattern):
         where = f"{p}: trace_pattern[{i}]"
         if not isinstance(entry, dict):
-            raise ValueError(f"{where}: expected an object")
+            raise InputError(f"{where}: expected an object")
         dur = _json_number(where, entry, "duration", None)
         cap = _json_number(where, entry, "capacity", None)
         if dur <= 0 or cap < 0:
-            raise ValueError(f"{where}: duration must be > 0 and capacity >= 0")
+            raise InputError(f"{where}: duration must be > 0 and capacity >= 0")
         times.append(t_ms / 1000.0)
         kbps.append(cap)
         loss.append(_json_number(where, entry, "loss", 0.0))
@@ -317,7 +318,7 @@ def load_json(path: str | os.PathLike[str]) -> Trace:
     if np.any(loss_arr > 1.0):
         loss_arr = loss_arr / 100.0
     if np.any(loss_arr < 0) or np.any(loss_arr > 1):
-        raise ValueError(f"{p}: loss values outside [0, 1] (or [0, 100] %)")
+        raise InputError(f"{p}: loss values outside [0, 1] (or [0, 100] %)")
     extra: dict[str, list[float]] = {}
     if np.any(loss_arr > 0):
         extra["loss"] = list(loss_arr)
@@ -351,11 +352,11 @@ def _find_pattern(doc: Any) -> list[Any] | None:
 def _json_number(where: str, entry: dict[str, Any], key: str, default: float | None) -> float:
     if key not in entry:
         if default is None:
-            raise ValueError(f"{where}: missing {key!r}")
+            raise InputError(f"{where}: missing {key!r}")
         return default
     v = entry[key]
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ValueError(f"{where}: {key} must be a finite number, got {v!r}")
+        raise InputError(f"{where}: {key} must be a finite number, got {v!r}")
     return float(v)
 
 
@@ -378,7 +379,7 @@ def mahimahi_text(trace: Trace) -> str:
     ms = trace.opportunities_us // 1000
     dur_ms = trace.duration_us // 1000
     if dur_ms <= 0:
-        raise ValueError(f"{trace.name}: shorter than 1 ms, cannot be written for Mahimahi")
+        raise InputError(f"{trace.name}: shorter than 1 ms, cannot be written for Mahimahi")
     if ms.size == 0 or int(ms[-1]) < dur_ms:
         ms = np.append(ms, dur_ms)
     return "\n".join(map(str, ms.tolist())) + "\n"
@@ -418,4 +419,4 @@ def save(trace: Trace, path: str | os.PathLike[str], format: str | None = None) 
     elif fmt == "mahimahi":
         write_mahimahi(trace, path)
     else:
-        raise ValueError(f"format: can write 'mahimahi' or 'csv', got {format!r}")
+        raise InputError(f"format: can write 'mahimahi' or 'csv', got {format!r}")

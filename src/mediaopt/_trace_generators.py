@@ -17,6 +17,7 @@ import numpy as np
 from mediaopt._trace_formats import load, write_csv, write_mahimahi
 from mediaopt._trace_model import Trace
 from mediaopt._validate import check_float, check_int
+from mediaopt.errors import InputError
 
 #: RFC 8867 capacity schedules: case -> (steps as (start s, kbit/s), duration s).
 #: 5.1 "Variable Available Capacity with a Single Flow"; 5.2 "... with Multiple Flows";
@@ -34,7 +35,7 @@ def constant(kbps: float, duration_s: float = 60.0, *, name: str | None = None) 
     k = check_float("kbps", kbps, min_value=0.0)
     d = check_float("duration_s", duration_s, min_value=0.001)
     if k <= 0:
-        raise ValueError("kbps: a constant trace needs a positive capacity")
+        raise InputError("kbps: a constant trace needs a positive capacity")
     return Trace.from_capacity(
         [0.0], [k], d, name=name or f"constant-{k:g}kbps", source="generated"
     )
@@ -51,12 +52,12 @@ def steps(
     """Return a piecewise-constant capacity: ``[(start_s, kbps), ...]`` starting at 0 s."""
     sched = list(schedule)
     if not sched:
-        raise ValueError("schedule: needs at least one (start_s, kbps) step")
+        raise InputError("schedule: needs at least one (start_s, kbps) step")
     try:
         t = [float(s) for s, _ in sched]
         k = [float(v) for _, v in sched]
     except (TypeError, ValueError):
-        raise ValueError("schedule: expected (start_s, kbps) pairs") from None
+        raise InputError("schedule: expected (start_s, kbps) pairs") from None
     d = check_float("duration_s", duration_s, min_value=0.001)
     return Trace.from_capacity(t, k, d, name=name, loss=loss, delay_ms=delay_ms, source="generated")
 
@@ -69,7 +70,7 @@ def rfc8867(case: str = "5.1") -> Trace:
     """
     key = "5.3-forward" if case == "5.3" else case
     if key not in RFC8867_SCHEDULES:
-        raise ValueError(f"case: expected one of {sorted(RFC8867_SCHEDULES)}, got {case!r}")
+        raise InputError(f"case: expected one of {sorted(RFC8867_SCHEDULES)}, got {case!r}")
     sched, dur = RFC8867_SCHEDULES[key]
     return steps(sched, dur, name=f"rfc8867-{key}")
 

@@ -25,6 +25,8 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from mediaopt.errors import InputError
+
 _T = TypeVar("_T", bound=np.generic)
 Int64Array = npt.NDArray[np.int64]
 Float64Array = npt.NDArray[np.float64]
@@ -92,20 +94,20 @@ class Trace:
         """
         ms = np.asarray(opportunities_ms)
         if ms.ndim != 1 or ms.size == 0:
-            raise ValueError(f"{name}: no delivery opportunities (the trace has no capacity)")
+            raise InputError(f"{name}: no delivery opportunities (the trace has no capacity)")
         if ms.dtype.kind == "f" and not np.all(np.isfinite(ms)):
-            raise ValueError(f"{name}: opportunity times contain NaN or infinity")
+            raise InputError(f"{name}: opportunity times contain NaN or infinity")
         ms = ms.astype(np.int64)
         if int(ms.min()) < 0:
-            raise ValueError(f"{name}: negative opportunity time {int(ms.min())} ms")
+            raise InputError(f"{name}: negative opportunity time {int(ms.min())} ms")
         if ms.size > 1 and np.any(np.diff(ms) < 0):
             i = int(np.argmax(np.diff(ms) < 0)) + 1
-            raise ValueError(f"{name}: opportunity times decrease at index {i}")
+            raise InputError(f"{name}: opportunity times decrease at index {i}")
         dur_ms = int(ms[-1]) if duration_ms is None else int(duration_ms)
         if dur_ms <= 0:
-            raise ValueError(f"{name}: the trace must last a nonzero time (Mahimahi's rule)")
+            raise InputError(f"{name}: the trace must last a nonzero time (Mahimahi's rule)")
         if int(ms[-1]) > dur_ms:
-            raise ValueError(f"{name}: an opportunity at {int(ms[-1])} ms is after the end")
+            raise InputError(f"{name}: an opportunity at {int(ms[-1])} ms is after the end")
         opp_us = ms * 1000
         t, cap = _bin_opportunities(opp_us, dur_ms * 1000)
         return cls._make(name, opp_us, dur_ms * 1000, t, cap, None, None, source)
@@ -129,27 +131,27 @@ class Trace:
         t_s = np.asarray(times_s, dtype=np.float64).reshape(-1)
         cap = np.asarray(capacity_kbps, dtype=np.float64).reshape(-1)
         if t_s.size == 0 or t_s.size != cap.size:
-            raise ValueError(f"{name}: need as many step times as capacities (at least one)")
+            raise InputError(f"{name}: need as many step times as capacities (at least one)")
         if not (np.all(np.isfinite(t_s)) and np.all(np.isfinite(cap))):
-            raise ValueError(f"{name}: capacity steps contain NaN or infinity")
+            raise InputError(f"{name}: capacity steps contain NaN or infinity")
         if np.any(cap < 0):
-            raise ValueError(f"{name}: negative capacity {float(cap.min())} kbit/s")
+            raise InputError(f"{name}: negative capacity {float(cap.min())} kbit/s")
         if not math.isfinite(duration_s) or duration_s <= 0:
-            raise ValueError(f"{name}: duration_s must be positive, got {duration_s}")
+            raise InputError(f"{name}: duration_s must be positive, got {duration_s}")
         t_us = np.round(t_s * 1e6).astype(np.int64)
         dur_us = round(duration_s * 1e6)
         if t_us[0] != 0:
-            raise ValueError(f"{name}: the first step must start at 0 s")
+            raise InputError(f"{name}: the first step must start at 0 s")
         if t_us.size > 1 and np.any(np.diff(t_us) <= 0):
             i = int(np.argmax(np.diff(t_us) <= 0)) + 1
-            raise ValueError(f"{name}: step times must increase (index {i})")
+            raise InputError(f"{name}: step times must increase (index {i})")
         if int(t_us[-1]) >= dur_us:
-            raise ValueError(f"{name}: a step starts at or after the end ({duration_s} s)")
+            raise InputError(f"{name}: a step starts at or after the end ({duration_s} s)")
         lo = _column(name, "loss", loss, cap.size, 0.0, 1.0)
         dl = _column(name, "delay_ms", delay_ms, cap.size, 0.0, None)
         opp = capacity_to_opportunities(t_us, cap, dur_us)
         if opp.size == 0:
-            raise ValueError(f"{name}: the trace has no capacity at all")
+            raise InputError(f"{name}: the trace has no capacity at all")
         return cls._make(name, opp, dur_us, t_us, cap, lo, dl, source)
 
     @classmethod
@@ -203,7 +205,7 @@ class Trace:
     def percentile_kbps(self, q: float) -> float:
         """Time-weighted percentile ``q`` (0–100) of the capacity view, kbit/s."""
         if not 0.0 <= q <= 100.0:
-            raise ValueError(f"q: must be within [0, 100], got {q}")
+            raise InputError(f"q: must be within [0, 100], got {q}")
         w = self._durations_us().astype(np.float64)
         order = np.argsort(self.capacity_kbps, kind="stable")
         cw = np.cumsum(w[order])
@@ -272,11 +274,11 @@ def _column(
         return None
     arr = np.asarray(values, dtype=np.float64).reshape(-1)
     if arr.size != n:
-        raise ValueError(f"{name}: the {what} column has {arr.size} values for {n} steps")
+        raise InputError(f"{name}: the {what} column has {arr.size} values for {n} steps")
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}: the {what} column contains NaN or infinity")
+        raise InputError(f"{name}: the {what} column contains NaN or infinity")
     if np.any(arr < lo) or (hi is not None and np.any(arr > hi)):
-        raise ValueError(f"{name}: the {what} column is outside [{lo}, {hi}]")
+        raise InputError(f"{name}: the {what} column is outside [{lo}, {hi}]")
     return arr
 
 

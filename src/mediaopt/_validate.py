@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mediaopt._core._check import first_out_of_range
+from mediaopt.errors import InputError
 
 Int64Array = npt.NDArray[np.int64]
 Float64Array = npt.NDArray[np.float64]
@@ -31,7 +32,7 @@ def as_int64_array(
     max_value: int | None = None,
     allow: Sequence[int] = (),
 ) -> Int64Array:
-    """Return ``values`` as a C-contiguous 1-D int64 array, or raise ``ValueError``.
+    """Return ``values`` as a C-contiguous 1-D int64 array, or raise ``InputError``.
 
     Integer inputs of any width are widened; float inputs are accepted only when every
     element is finite and integral (so ``1.5`` or NaN never become a silent truncation).
@@ -53,31 +54,31 @@ def as_int64_array(
         if i >= 0:
             bad = int(values[i])
             if bad < lo:
-                raise ValueError(f"{name}: value {bad} is below the minimum {min_value}")
-            raise ValueError(f"{name}: value {bad} is above the maximum {max_value}")
+                raise InputError(f"{name}: value {bad} is below the minimum {min_value}")
+            raise InputError(f"{name}: value {bad} is above the maximum {max_value}")
         return values
     arr = np.asarray(values)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+        raise InputError(f"{name}: expected a 1-D array, got shape {arr.shape}")
     kind = arr.dtype.kind
     if kind in "iu":
         if kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
-            raise ValueError(f"{name}: values exceed the int64 range")
+            raise InputError(f"{name}: values exceed the int64 range")
         out = np.ascontiguousarray(arr, dtype=np.int64)
     elif kind == "f":
         if arr.size and not np.all(np.isfinite(arr)):
-            raise ValueError(f"{name}: contains NaN or infinity")
+            raise InputError(f"{name}: contains NaN or infinity")
         if arr.size and not np.all(arr == np.round(arr)):
-            raise ValueError(f"{name}: expected integers, got fractional values")
+            raise InputError(f"{name}: expected integers, got fractional values")
         if arr.size and (arr.max() > 2.0**62 or arr.min() < -(2.0**62)):
-            raise ValueError(f"{name}: values exceed the int64 range")
+            raise InputError(f"{name}: values exceed the int64 range")
         out = np.ascontiguousarray(arr, dtype=np.int64)
     elif arr.size == 0 and kind in "O":
         out = np.zeros(0, dtype=np.int64)
     else:
-        raise ValueError(f"{name}: expected an integer array, got dtype {arr.dtype}")
+        raise InputError(f"{name}: expected an integer array, got dtype {arr.dtype}")
     if out.size and (min_value is not None or max_value is not None):
         mask = np.ones(out.shape, dtype=bool)
         for a in allow:
@@ -86,10 +87,10 @@ def as_int64_array(
         if vals.size:
             if min_value is not None and int(vals.min()) < min_value:
                 bad = int(vals.min())
-                raise ValueError(f"{name}: value {bad} is below the minimum {min_value}")
+                raise InputError(f"{name}: value {bad} is below the minimum {min_value}")
             if max_value is not None and int(vals.max()) > max_value:
                 bad = int(vals.max())
-                raise ValueError(f"{name}: value {bad} is above the maximum {max_value}")
+                raise InputError(f"{name}: value {bad} is above the maximum {max_value}")
     return out
 
 
@@ -105,17 +106,17 @@ def as_float64_array(
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+        raise InputError(f"{name}: expected a 1-D array, got shape {arr.shape}")
     if arr.dtype.kind not in "iuf":
-        raise ValueError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
+        raise InputError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
     out = np.ascontiguousarray(arr, dtype=np.float64)
     if out.size:
         if not np.all(np.isfinite(out)):
-            raise ValueError(f"{name}: contains NaN or infinity")
+            raise InputError(f"{name}: contains NaN or infinity")
         if min_value is not None and float(out.min()) < min_value:
-            raise ValueError(f"{name}: value {float(out.min())} is below the minimum {min_value}")
+            raise InputError(f"{name}: value {float(out.min())} is below the minimum {min_value}")
         if max_value is not None and float(out.max()) > max_value:
-            raise ValueError(f"{name}: value {float(out.max())} is above the maximum {max_value}")
+            raise InputError(f"{name}: value {float(out.max())} is above the maximum {max_value}")
     return out
 
 
@@ -129,7 +130,7 @@ def check_same_length(**arrays: npt.NDArray[Any]) -> int:
     if all(len(v) == n for v in it):
         return n
     listed = ", ".join(f"{k}={len(v)}" for k, v in arrays.items())
-    raise ValueError(f"arrays must have the same length, got {listed}")
+    raise InputError(f"arrays must have the same length, got {listed}")
 
 
 def check_nondecreasing(name: str, arr: npt.NDArray[Any]) -> None:
@@ -138,7 +139,7 @@ def check_nondecreasing(name: str, arr: npt.NDArray[Any]) -> None:
         d = np.diff(arr)
         if np.any(d < 0):
             i = int(np.argmax(d < 0)) + 1
-            raise ValueError(f"{name}: not non-decreasing at index {i} ({arr[i - 1]} -> {arr[i]})")
+            raise InputError(f"{name}: not non-decreasing at index {i} ({arr[i - 1]} -> {arr[i]})")
 
 
 def check_int(
@@ -146,30 +147,30 @@ def check_int(
 ) -> int:
     """Return ``value`` as an ``int`` (integral numbers only) within bounds, or raise."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
-        raise ValueError(f"{name}: expected an integer, got {value!r}")
+        raise InputError(f"{name}: expected an integer, got {value!r}")
     if isinstance(value, (float, np.floating)) and (
         not math.isfinite(value) or value != int(value)
     ):
-        raise ValueError(f"{name}: expected an integer, got {value!r}")
+        raise InputError(f"{name}: expected an integer, got {value!r}")
     ivalue = int(value)
     if min_value is not None and ivalue < min_value:
-        raise ValueError(f"{name}: {ivalue} is below the minimum {min_value}")
+        raise InputError(f"{name}: {ivalue} is below the minimum {min_value}")
     if max_value is not None and ivalue > max_value:
-        raise ValueError(f"{name}: {ivalue} is above the maximum {max_value}")
+        raise InputError(f"{name}: {ivalue} is above the maximum {max_value}")
     return ivalue
 
 
 def check_float(
     name: str, value: Any, *, min_value: float | None = None, max_value: float | None = None
 ) -> float:
-    """Return ``value`` as a finite ``float`` within bounds, or raise ``ValueError``."""
+    """Return ``value`` as a finite ``float`` within bounds, or raise ``InputError``."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name}: expected a number, got {value!r}")
+        raise InputError(f"{name}: expected a number, got {value!r}")
     fvalue = float(value)
     if not math.isfinite(fvalue):
-        raise ValueError(f"{name}: must be finite, got {value!r}")
+        raise InputError(f"{name}: must be finite, got {value!r}")
     if min_value is not None and fvalue < min_value:
-        raise ValueError(f"{name}: {fvalue} is below the minimum {min_value}")
+        raise InputError(f"{name}: {fvalue} is below the minimum {min_value}")
     if max_value is not None and fvalue > max_value:
-        raise ValueError(f"{name}: {fvalue} is above the maximum {max_value}")
+        raise InputError(f"{name}: {fvalue} is above the maximum {max_value}")
     return fvalue

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from mediaopt._core.adaptation import Adaptation, AdaptationCore, EncoderSettings
+from mediaopt.errors import InputError
 from mediaopt.policies import AdaptationConfig, ClinicalProfile, Policy
 
 
@@ -204,11 +205,11 @@ def degradation_path(
 def build_core(policy: Policy, max_width: int, max_height: int, max_fps: float) -> AdaptationCore:
     """Build the C kernel for ``policy`` and a camera of the given maximum size and rate."""
     if isinstance(max_width, bool) or not 16 <= max_width <= 7680:
-        raise ValueError(f"max_width: {max_width!r} is outside [16, 7680]")
+        raise InputError(f"max_width: {max_width!r} is outside [16, 7680]")
     if isinstance(max_height, bool) or not 16 <= max_height <= 4320:
-        raise ValueError(f"max_height: {max_height!r} is outside [16, 4320]")
+        raise InputError(f"max_height: {max_height!r} is outside [16, 4320]")
     if not (isinstance(max_fps, (int, float)) and 1.0 <= max_fps <= 240.0):
-        raise ValueError(f"max_fps: {max_fps!r} is outside [1, 240]")
+        raise InputError(f"max_fps: {max_fps!r} is outside [1, 240]")
     cfg = policy.adaptation
     path = degradation_path(cfg, policy.profile, int(max_width), int(max_height), float(max_fps))
     return AdaptationCore(

@@ -20,6 +20,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from mediaopt.errors import InputError
+
 
 class BandwidthUsage(str, enum.Enum):
     """State of the delay-based over-use detector (libwebrtc's ``BandwidthUsage``)."""
@@ -231,51 +233,51 @@ class GccConfig:
             value = getattr(self, f.name)
             if f.type in ("bool", bool):
                 if not isinstance(value, bool):
-                    raise ValueError(f"{f.name}: expected a bool, got {value!r}")
+                    raise InputError(f"{f.name}: expected a bool, got {value!r}")
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ValueError(f"{f.name}: expected a number, got {value!r}")
+                raise InputError(f"{f.name}: expected a number, got {value!r}")
             if f.type in ("int", int):
                 if isinstance(value, float):
                     if not value.is_integer():
-                        raise ValueError(f"{f.name}: expected an integer, got {value!r}")
+                        raise InputError(f"{f.name}: expected an integer, got {value!r}")
                     object.__setattr__(self, f.name, int(value))
                     value = int(value)
             else:
                 object.__setattr__(self, f.name, float(value))
                 value = float(value)
             if not math.isfinite(value):
-                raise ValueError(f"{f.name}: must be finite, got {value!r}")
+                raise InputError(f"{f.name}: must be finite, got {value!r}")
             if value < 0:
-                raise ValueError(f"{f.name}: must not be negative, got {value!r}")
+                raise InputError(f"{f.name}: must not be negative, got {value!r}")
             if f.name in self._RATIOS and value > 1:
-                raise ValueError(f"{f.name}: must be within [0, 1], got {value!r}")
+                raise InputError(f"{f.name}: must be within [0, 1], got {value!r}")
         if self.trendline_window_size < 2:
-            raise ValueError("trendline_window_size: must be at least 2")
+            raise InputError("trendline_window_size: must be at least 2")
         if self.min_threshold_ms > self.max_threshold_ms:
-            raise ValueError("min_threshold_ms: must not exceed max_threshold_ms")
+            raise InputError("min_threshold_ms: must not exceed max_threshold_ms")
         if self.min_expected_period_us > self.max_expected_period_us:
-            raise ValueError("min_expected_period_us: must not exceed max_expected_period_us")
+            raise InputError("min_expected_period_us: must not exceed max_expected_period_us")
         if self.loss_low_threshold > self.loss_high_threshold:
-            raise ValueError("loss_low_threshold: must not exceed loss_high_threshold")
+            raise InputError("loss_low_threshold: must not exceed loss_high_threshold")
         if not 0 < self.backoff_factor < 1:
-            raise ValueError("backoff_factor: must be within (0, 1)")
+            raise InputError("backoff_factor: must be within (0, 1)")
         if self.pacing_factor <= 0:
-            raise ValueError("pacing_factor: must be positive")
+            raise InputError("pacing_factor: must be positive")
         if self.bitrate_window_ms <= 0 or self.bitrate_initial_window_ms <= 0:
-            raise ValueError("bitrate_window_ms: windows must be positive")
+            raise InputError("bitrate_window_ms: windows must be positive")
         if self.process_interval_us <= 0:
-            raise ValueError("process_interval_us: must be positive")
+            raise InputError("process_interval_us: must be positive")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GccConfig:
-        """Build a config from a mapping (e.g. a TOML table); unknown keys raise ``ValueError``."""
+        """Build a config from a mapping (e.g. a TOML table); unknown keys raise ``InputError``."""
         if not isinstance(data, Mapping):
-            raise ValueError(f"estimator config: expected a table, got {type(data).__name__}")
+            raise InputError(f"estimator config: expected a table, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"estimator config: unknown keys {', '.join(map(str, unknown))}")
+            raise InputError(f"estimator config: unknown keys {', '.join(map(str, unknown))}")
         return cls(**dict(data))
 
     def to_dict(self) -> dict[str, Any]:
@@ -283,11 +285,11 @@ class GccConfig:
         return dataclasses.asdict(self)
 
     def replace(self, **changes: Any) -> GccConfig:
-        """Return a copy with ``changes`` applied; unknown names raise ``ValueError``."""
+        """Return a copy with ``changes`` applied; unknown names raise ``InputError``."""
         known = {f.name for f in dataclasses.fields(self)}
         unknown = sorted(set(changes) - known)
         if unknown:
-            raise ValueError(f"estimator config: unknown keys {', '.join(unknown)}")
+            raise InputError(f"estimator config: unknown keys {', '.join(unknown)}")
         return dataclasses.replace(self, **changes)
 
 

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mediaopt._validate import check_float, check_int
+from mediaopt.errors import InputError
 
 #: The synthetic content kinds, in the order the docs describe them.
 KINDS: tuple[str, ...] = ("talking_head", "document_share", "endoscope", "ultrasound")
@@ -317,7 +318,7 @@ def synthetic(
     arguments (including ``seed``) give identical frames.
     """
     if kind not in _GENERATORS:
-        raise ValueError(f"kind: unknown content kind {kind!r}; choose one of {', '.join(KINDS)}")
+        raise InputError(f"kind: unknown content kind {kind!r}; choose one of {', '.join(KINDS)}")
     w = check_int("width", width, min_value=16, max_value=7680)
     h = check_int("height", height, min_value=16, max_value=4320)
     f = check_float("fps", fps, min_value=1.0, max_value=240.0)
@@ -345,10 +346,10 @@ def _open_video(path: str | os.PathLike[str]) -> Any:
     try:
         container = av.open(str(p), mode="r")
     except (av.FFmpegError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{p}: not a video file FFmpeg can read ({exc})") from None
+        raise InputError(f"{p}: not a video file FFmpeg can read ({exc})") from None
     if not container.streams.video:
         container.close()
-        raise ValueError(f"{p}: contains no video stream")
+        raise InputError(f"{p}: contains no video stream")
     return container
 
 
@@ -363,10 +364,10 @@ def read(
     """Yield the frames of a video file (anything FFmpeg reads) as RGB arrays.
 
     ``width``/``height`` rescale (both or neither); ``max_frames`` or ``seconds`` stop early.
-    A file that is not a video raises ``ValueError`` at once (before the first frame).
+    A file that is not a video raises ``InputError`` at once (before the first frame).
     """
     if (width is None) != (height is None):
-        raise ValueError("width and height: give both or neither")
+        raise InputError("width and height: give both or neither")
     w = None if width is None else check_int("width", width, min_value=16)
     h = None if height is None else check_int("height", height, min_value=16)
     limit = None if max_frames is None else check_int("max_frames", max_frames, min_value=0)
@@ -426,7 +427,7 @@ def frames(
         return synthetic(source, width, height, fps, seconds, seed)
     p = Path(source)
     if not p.exists() and isinstance(source, str) and os.sep not in source and "." not in source:
-        raise ValueError(
+        raise InputError(
             f"source: {source!r} is neither a content kind ({', '.join(KINDS)}) nor a file"
         )
     return read(p, width=width, height=height, seconds=seconds)

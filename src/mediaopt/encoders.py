@@ -58,6 +58,7 @@ import numpy as np
 import numpy.typing as npt
 
 from mediaopt._validate import check_float, check_int
+from mediaopt.errors import InputError
 
 #: mediaopt codec name -> FFmpeg encoder name.
 ENCODERS: dict[str, str] = {
@@ -149,11 +150,11 @@ def available_codecs() -> list[str]:
 
 def _check_codec(codec: str) -> str:
     if not isinstance(codec, str) or codec not in ENCODERS:
-        raise ValueError(f"codec: unknown codec {codec!r}; choose one of {', '.join(ENCODERS)}")
+        raise InputError(f"codec: unknown codec {codec!r}; choose one of {', '.join(ENCODERS)}")
     import av
 
     if ENCODERS[codec] not in av.codecs_available:
-        raise ValueError(
+        raise InputError(
             f"codec: {codec!r} needs FFmpeg's {ENCODERS[codec]}, which this PyAV build lacks"
         )
     return codec
@@ -163,10 +164,10 @@ def _check_size(codec: str, width: Any, height: Any) -> tuple[int, int]:
     w = check_int("width", width, min_value=1, max_value=8192)
     h = check_int("height", height, min_value=1, max_value=8192)
     if codec == "h264" and (w % 2 or h % 2):
-        raise ValueError(f"width, height: libx264 with 4:2:0 needs even sizes, got {w}x{h}")
+        raise InputError(f"width, height: libx264 with 4:2:0 needs even sizes, got {w}x{h}")
     if codec == "av1" and (w < 64 or h < 64):
         # SVT-AV1 refuses very small pictures (its adaptive quantisation needs 64x64)
-        raise ValueError(f"width, height: SVT-AV1 needs at least 64x64, got {w}x{h}")
+        raise InputError(f"width, height: SVT-AV1 needs at least 64x64, got {w}x{h}")
     return w, h
 
 
@@ -188,7 +189,7 @@ def _ffmpeg_options(ffmpeg_name: str, options: dict[str, Any]) -> dict[str, str]
     for key, value in options.items():
         name = key if key in known else key.replace("_", "-")
         if name not in known:
-            raise ValueError(f"{key}: {ffmpeg_name} has no option {key!r}")
+            raise InputError(f"{key}: {ffmpeg_name} has no option {key!r}")
         out[name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
     return out
 
@@ -376,7 +377,7 @@ class Encoder:
         try:
             ctx.open()
         except av.FFmpegError as exc:
-            raise ValueError(
+            raise InputError(
                 f"{ENCODERS[self.codec]} refused {self._width}x{self._height} at "
                 f"{self._fps:g} fps, {target} bps with options {opts}: {exc}"
             ) from None
@@ -415,7 +416,7 @@ class Encoder:
         ignored = ("fec_rate", "nack", "temporal_layers")
         unknown = set(changes) - set(fields) - set(ignored)
         if unknown:
-            raise ValueError(f"apply: unknown setting(s) {', '.join(sorted(unknown))}")
+            raise InputError(f"apply: unknown setting(s) {', '.join(sorted(unknown))}")
         want: dict[str, Any] = {}
         if settings is not None:
             for f in fields:
@@ -479,7 +480,7 @@ class Encoder:
             vf = frame
             if (vf.width, vf.height) != (self._width, self._height):
                 if not self._scale_input:
-                    raise ValueError(
+                    raise InputError(
                         f"frame: size {vf.width}x{vf.height} differs from the encoder's "
                         f"{self._width}x{self._height} (pass scale_input=True to rescale)"
                     )
@@ -489,23 +490,23 @@ class Encoder:
             return vf
         arr = np.asarray(frame) if not isinstance(frame, np.ndarray) else frame
         if arr.dtype != np.uint8:
-            raise ValueError(f"frame: expected a uint8 array, got dtype {arr.dtype}")
+            raise InputError(f"frame: expected a uint8 array, got dtype {arr.dtype}")
         if arr.ndim == 3 and arr.shape[2] == 3:
             h, w = arr.shape[:2]
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb24")
         elif arr.ndim == 2 and arr.shape[0] % 3 == 0 and arr.shape[0] * 2 % 3 == 0:
             h, w = arr.shape[0] * 2 // 3, arr.shape[1]
             if h % 2 or w % 2:
-                raise ValueError(f"frame: an I420 array needs an even size, got {w}x{h}")
+                raise InputError(f"frame: an I420 array needs an even size, got {w}x{h}")
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="yuv420p")
         else:
-            raise ValueError(
+            raise InputError(
                 "frame: expected RGB (H, W, 3) uint8, I420 (H * 3 / 2, W) uint8 or an "
                 f"av.VideoFrame, got shape {arr.shape}"
             )
         if (w, h) != (self._width, self._height):
             if not self._scale_input:
-                raise ValueError(
+                raise InputError(
                     f"frame: size {w}x{h} differs from the encoder's "
                     f"{self._width}x{self._height} (pass scale_input=True to rescale)"
                 )
@@ -529,7 +530,7 @@ class Encoder:
         look-ahead, so a frame comes out at once unless the rate control drops it.
         """
         if self._ctx is None:
-            raise ValueError("encode: the encoder is closed")
+            raise InputError("encode: the encoder is closed")
         vf = self._to_video_frame(frame)
         pts = self._frames_in
         vf.pts = pts - self._session_base
@@ -628,7 +629,7 @@ class Decoder:
         import av
 
         if not isinstance(codec, str) or codec not in DECODERS:
-            raise ValueError(f"codec: unknown codec {codec!r}; choose one of {', '.join(DECODERS)}")
+            raise InputError(f"codec: unknown codec {codec!r}; choose one of {', '.join(DECODERS)}")
         self.codec = codec
         ctx: Any = av.CodecContext.create(DECODERS[codec], "r")
         ctx.thread_count = 1
@@ -824,7 +825,7 @@ def check_replay(
     mq = np.asarray(frames.quality_db, dtype=np.float64)
     n = cap.size
     if n == 0:
-        raise ValueError("frames: the frame log is empty")
+        raise InputError("frames: the frame log is empty")
     f = check_float("fps", fps, min_value=1.0, max_value=240.0)
     s = check_float("scale", scale, min_value=0.05, max_value=1.0)
     step = check_int("measure_every", measure_every, min_value=1)
@@ -1009,7 +1010,7 @@ def replay_encoded(
     sd = check_int("seed", seed, min_value=0)
     model = replay(trace, policy, seed=sd, max_fps=max_fps, **replay_options)
     if model.frames.capture_us.size == 0:
-        raise ValueError("trace: the model replay encoded no frames")
+        raise InputError("trace: the model replay encoded no frames")
     open_loop = check_replay(
         model.frames, source, codec=codec, fps=max_fps, scale=scale, seed=sd,
         measure_every=measure_every,

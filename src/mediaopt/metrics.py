@@ -29,6 +29,7 @@ from mediaopt._validate import (
     check_nondecreasing,
     check_same_length,
 )
+from mediaopt.errors import InputError
 
 __all__ = [
     "FREEZE_MIN_INCREASE_MS",
@@ -144,14 +145,14 @@ def _as_bool_array(name: str, values: Any) -> BoolArray:
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array, got shape {arr.shape}")
+        raise InputError(f"{name}: expected a 1-D array, got shape {arr.shape}")
     if arr.dtype.kind == "b":
         return np.ascontiguousarray(arr, dtype=np.bool_)
     if arr.dtype.kind in "iu" or (arr.size == 0 and arr.dtype.kind in "fO"):
         if arr.size and not np.all((arr == 0) | (arr == 1)):
-            raise ValueError(f"{name}: expected booleans (0 or 1)")
+            raise InputError(f"{name}: expected booleans (0 or 1)")
         return np.ascontiguousarray(arr, dtype=np.bool_)
-    raise ValueError(f"{name}: expected a boolean array, got dtype {arr.dtype}")
+    raise InputError(f"{name}: expected a boolean array, got dtype {arr.dtype}")
 
 
 def _arrays_equal(a: Any, b: Any) -> bool:
@@ -205,7 +206,7 @@ class FrameLog:
         rendered = render >= 0
         if np.any(render[rendered] < capture[rendered]):
             i = int(np.flatnonzero(rendered & (render < capture))[0])
-            raise ValueError(
+            raise InputError(
                 f"render_us: frame {i} renders at {render[i]} before its capture {capture[i]}"
             )
         values: dict[str, npt.NDArray[Any]] = {
@@ -519,7 +520,7 @@ def _window_table(
 def _check_profile(profile: ProfileLike) -> None:
     for attr in ("max_frame_delay_ms", "min_fps", "min_width", "min_height", "availability"):
         if not hasattr(profile, attr):
-            raise ValueError(f"profile: missing attribute {attr!r}")
+            raise InputError(f"profile: missing attribute {attr!r}")
         check_float(f"profile.{attr}", getattr(profile, attr), min_value=0.0)
     check_float("profile.availability", profile.availability, min_value=0.0, max_value=1.0)
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from mediaopt import _atomic
 from mediaopt._validate import check_float, check_int
+from mediaopt.errors import InputError
 from mediaopt.quality import MAX_PSNR_DB
 
 #: Format version written into every profile file.
@@ -141,7 +142,7 @@ class ContentProfile:
 
     def __post_init__(self) -> None:
         if not self.points:
-            raise ValueError("points: a profile needs at least one grid point")
+            raise InputError("points: a profile needs at least one grid point")
         object.__setattr__(self, "points", tuple(self.points))
 
     # -- grid ---------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ class ContentProfile:
     def _at(self, width: int, height: int, fps: float | None) -> list[ProfilePoint]:
         pts = [p for p in self.points if (p.width, p.height) == (width, height)]
         if not pts:
-            raise ValueError(
+            raise InputError(
                 f"width, height: {width}x{height} is not in the profile "
                 f"({', '.join(f'{w}x{h}' for w, h in self.resolutions())})"
             )
@@ -262,7 +263,7 @@ class ContentProfile:
         f = self.frame_rates()[-1] if fps is None else fps
         pts = [p for p in self.points if math.isclose(p.fps, f)]
         if not pts:
-            raise ValueError(f"fps: {f} is not in the profile ({self.frame_rates()})")
+            raise InputError(f"fps: {f} is not in the profile ({self.frame_rates()})")
         # by rising rate; at equal rates only the best picture can be on the hull
         pts.sort(key=lambda p: (p.bitrate_bps, -p.psnr_db))
         pts = [p for i, p in enumerate(pts) if i == 0 or p.bitrate_bps != pts[i - 1].bitrate_bps]
@@ -340,25 +341,25 @@ class ContentProfile:
     def from_json_dict(cls, data: dict[str, Any]) -> ContentProfile:
         """Build a profile from :meth:`to_json_dict` output; unknown or missing keys raise."""
         if not isinstance(data, dict):
-            raise ValueError("profile: expected a JSON object")
+            raise InputError("profile: expected a JSON object")
         fmt = data.get("format")
         if fmt != PROFILE_FORMAT:
-            raise ValueError(f"profile: unsupported format {fmt!r} (expected {PROFILE_FORMAT})")
+            raise InputError(f"profile: unsupported format {fmt!r} (expected {PROFILE_FORMAT})")
         known = {"format", "source", "codec", "seconds", "seed", "display_width", "display_height"}
         extra = set(data) - known - {"points"}
         if extra:
-            raise ValueError(f"profile: unknown key(s) {', '.join(sorted(extra))}")
+            raise InputError(f"profile: unknown key(s) {', '.join(sorted(extra))}")
         missing = {"source", "codec"} - set(data)
         if missing:
-            raise ValueError(f"profile: missing key(s) {', '.join(sorted(missing))}")
+            raise InputError(f"profile: missing key(s) {', '.join(sorted(missing))}")
         raw_points = data.get("points")
         if not isinstance(raw_points, list):
-            raise ValueError("profile: 'points' must be a list")
+            raise InputError("profile: 'points' must be a list")
         point_fields = set(ProfilePoint.__dataclass_fields__)
         points = []
         for i, rp in enumerate(raw_points):
             if not isinstance(rp, dict) or set(rp) != point_fields:
-                raise ValueError(
+                raise InputError(
                     f"profile: point {i} must have exactly the keys {sorted(point_fields)}"
                 )
             points.append(
@@ -401,7 +402,7 @@ def load(path: str | os.PathLike[str]) -> ContentProfile:
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{p}: not a JSON profile ({exc})") from None
+        raise InputError(f"{p}: not a JSON profile ({exc})") from None
     return ContentProfile.from_json_dict(data)
 
 
@@ -421,7 +422,7 @@ def bundled(name: str) -> ContentProfile:
     """Load a shipped profile by name, for example ``"talking_head_h264"``."""
     names = bundled_names()
     if name not in names:
-        raise ValueError(f"name: no bundled profile {name!r}; have {', '.join(names) or 'none'}")
+        raise InputError(f"name: no bundled profile {name!r}; have {', '.join(names) or 'none'}")
     text = _bundled_dir().joinpath(f"{name}.json").read_text(encoding="utf-8")
     return ContentProfile.from_json_dict(json.loads(text))
 
@@ -430,12 +431,12 @@ def resolve(content: ContentProfile | str | os.PathLike[str]) -> ContentProfile:
     """Return a profile from a :class:`ContentProfile`, a bundled name or a JSON file.
 
     A bundled name is ``<kind>_<codec>`` (``"talking_head_h264"``) or just the kind
-    (``"talking_head"``) when one codec has it. Anything else raises ``ValueError``.
+    (``"talking_head"``) when one codec has it. Anything else raises ``InputError``.
     """
     if isinstance(content, ContentProfile):
         return content
     if not isinstance(content, (str, os.PathLike)):
-        raise ValueError(
+        raise InputError(
             f"content: expected a ContentProfile, a bundled profile name or a path, "
             f"got {type(content).__name__}"
         )
@@ -451,10 +452,10 @@ def resolve(content: ContentProfile | str | os.PathLike[str]) -> ContentProfile:
         try:
             return load(path)
         except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"content: cannot read {text!r}: {exc}") from None
+            raise InputError(f"content: cannot read {text!r}: {exc}") from None
         except ValueError as exc:
-            raise ValueError(f"content: {text!r}: {exc}") from None
-    raise ValueError(
+            raise InputError(f"content: {text!r}: {exc}") from None
+    raise InputError(
         f"content: {text!r} is neither a bundled profile ({', '.join(names) or 'none'}) "
         "nor a profile file"
     )
@@ -524,7 +525,7 @@ def _reference_frames(
     ):
         out.append(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p"))
     if not out:
-        raise ValueError(f"source: {source!s} gave no frames")
+        raise InputError(f"source: {source!s} gave no frames")
     return out
 
 
@@ -622,7 +623,7 @@ def measure(
     rates = [check_int("bitrates_bps", b, min_value=10_000) for b in bitrates_bps]
     fpss = [check_float("fps", f, min_value=1.0, max_value=240.0) for f in fps_values]
     if not res or not rates or not fpss:
-        raise ValueError("resolutions, bitrates_bps, fps_values: each needs at least one value")
+        raise InputError("resolutions, bitrates_bps, fps_values: each needs at least one value")
     for w, h in res:
         _check_size(codec, w, h)
     secs = check_float("seconds", seconds, min_value=0.1, max_value=600.0)

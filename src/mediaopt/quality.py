@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from mediaopt.errors import InputError
+
 #: PSNR reported for identical frames (dB). libvpx caps its PSNR statistics at 100 dB too.
 MAX_PSNR_DB: float = 100.0
 #: Peak sample value of 8-bit video.
@@ -52,7 +54,7 @@ def _pair(reference: Any, distorted: Any) -> tuple[npt.NDArray[Any], npt.NDArray
     ref = _as_image("reference", reference)
     dis = _as_image("distorted", distorted)
     if ref.shape != dis.shape:
-        raise ValueError(f"reference and distorted differ in shape: {ref.shape} vs {dis.shape}")
+        raise InputError(f"reference and distorted differ in shape: {ref.shape} vs {dis.shape}")
     return ref, dis
 
 
@@ -62,9 +64,9 @@ def _as_image(name: str, value: Any) -> npt.NDArray[Any]:
         return luma(value)
     arr = np.asarray(value)
     if arr.dtype.kind not in "uif":
-        raise ValueError(f"{name}: expected a numeric image array, got dtype {arr.dtype}")
+        raise InputError(f"{name}: expected a numeric image array, got dtype {arr.dtype}")
     if arr.ndim not in (2, 3) or arr.size == 0:
-        raise ValueError(f"{name}: expected a 2-D or 3-D non-empty image, got shape {arr.shape}")
+        raise InputError(f"{name}: expected a 2-D or 3-D non-empty image, got shape {arr.shape}")
     return arr
 
 
@@ -91,7 +93,7 @@ def luma(frame: Any) -> npt.NDArray[np.uint8]:
         y = 16.0 + (65.481 * rgb[..., 0] + 128.553 * rgb[..., 1] + 24.966 * rgb[..., 2]) / 255.0
         y8: npt.NDArray[np.uint8] = np.clip(np.rint(y), 0, 255).astype(np.uint8)
         return y8
-    raise ValueError(f"frame: expected (H, W) or (H, W, 3), got shape {arr.shape}")
+    raise InputError(f"frame: expected (H, W) or (H, W, 3), got shape {arr.shape}")
 
 
 def mse(reference: Any, distorted: Any) -> float:
@@ -104,7 +106,7 @@ def mse(reference: Any, distorted: Any) -> float:
 def psnr_from_mse(mse_value: float, peak: float = PEAK) -> float:
     """PSNR in dB for a mean squared error, capped at :data:`MAX_PSNR_DB`."""
     if not math.isfinite(mse_value) or mse_value < 0:
-        raise ValueError(f"mse_value: must be finite and >= 0, got {mse_value!r}")
+        raise InputError(f"mse_value: must be finite and >= 0, got {mse_value!r}")
     if mse_value <= 0.0:
         return MAX_PSNR_DB
     return min(MAX_PSNR_DB, 10.0 * math.log10(peak * peak / mse_value))
@@ -163,7 +165,7 @@ def _ssim_plane(ref: npt.NDArray[Any], dis: npt.NDArray[Any], peak: float) -> fl
 
 def _ssim_plane_numpy(ref: npt.NDArray[Any], dis: npt.NDArray[Any], peak: float) -> float:
     if min(ref.shape) < SSIM_WINDOW:
-        raise ValueError(
+        raise InputError(
             f"ssim: images must be at least {SSIM_WINDOW}x{SSIM_WINDOW}, got {ref.shape}"
         )
     # Moments of mean-removed samples, filtered in float32 (four times faster than float64

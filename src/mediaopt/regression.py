@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mediaopt._atomic import write_text
+from mediaopt.errors import InputError
 
 Matrix = Mapping[str, Mapping[str, float]]
 
@@ -97,7 +98,7 @@ def load_golden(path: str | os.PathLike[str]) -> dict[str, dict[str, float]]:
         return {}
     data = json.loads(p.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or not isinstance(data.get("cells"), dict):
-        raise ValueError(f"{p}: not a golden metrics file (expected an object with 'cells')")
+        raise InputError(f"{p}: not a golden metrics file (expected an object with 'cells')")
     return {str(k): {str(m): float(v) for m, v in row.items()} for k, row in data["cells"].items()}
 
 

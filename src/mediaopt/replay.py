@@ -23,6 +23,7 @@ from mediaopt._core.link import Link
 from mediaopt._core.replay import ReplayLoop
 from mediaopt._validate import check_float, check_int
 from mediaopt.adaptation import build_core
+from mediaopt.errors import InputError
 from mediaopt.metrics import FrameLog, IntervalLog, session_metrics, timeseries
 from mediaopt.policies import Policy, resolve
 from mediaopt.traces import Trace, load
@@ -80,10 +81,10 @@ def _resolve_trace(trace: Any) -> Trace:
         try:
             return load(trace)
         except OSError as exc:
-            raise ValueError(
+            raise InputError(
                 f"trace: cannot read {os.fspath(trace)!r}: {exc.strerror or exc}"
             ) from exc
-    raise ValueError(
+    raise InputError(
         f"trace: expected a mediaopt.traces.Trace or a path, got {type(trace).__name__}"
     )
 
@@ -92,7 +93,7 @@ def _resolve_policy(policy: Any) -> Policy:
     try:
         return resolve(policy)
     except OSError as exc:
-        raise ValueError(f"policy: cannot read {policy!r}: {exc.strerror or exc}") from exc
+        raise InputError(f"policy: cannot read {policy!r}: {exc.strerror or exc}") from exc
 
 
 def _is_py_estimator(obj: Any) -> bool:
@@ -158,10 +159,10 @@ def replay(
     else:
         dur_s = check_float("duration_s", duration_s, min_value=0.0)
     if not dur_s > 0:
-        raise ValueError(f"duration_s: must be > 0, got {duration_s!r}")
+        raise InputError(f"duration_s: must be > 0, got {duration_s!r}")
     duration_us = round(dur_s * 1e6)
     if duration_us <= 0:
-        raise ValueError(f"duration_s: must be at least 1 us, got {duration_s!r}")
+        raise InputError(f"duration_s: must be at least 1 us, got {duration_s!r}")
     owd_ms = check_float("one_way_delay_ms", one_way_delay_ms, min_value=0.0, max_value=1e6)
     fb_ms = check_float(
         "feedback_interval_ms", feedback_interval_ms, min_value=1.0, max_value=10_000.0
@@ -229,7 +230,7 @@ def replay(
     elif _is_py_estimator(estimator):
         py_est = estimator
     else:
-        raise ValueError(
+        raise InputError(
             "estimator: expected a GccEstimator or an object with on_feedback(send_us, "
             f"arrival_us, size_bytes, now_us) and target_bps, got {type(estimator).__name__}"
         )

@@ -23,6 +23,7 @@ from typing import Any
 
 from mediaopt import _atomic
 from mediaopt.bwe import GccConfig
+from mediaopt.errors import InputError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -68,8 +69,8 @@ LIBWEBRTC_START_CAPS: tuple[tuple[int, int], ...] = (
 )
 
 
-def _fail(key: str, problem: str) -> ValueError:
-    return ValueError(f"{key}: {problem}")
+def _fail(key: str, problem: str) -> InputError:
+    return InputError(f"{key}: {problem}")
 
 
 def _coerce_fields(obj: Any, prefix: str) -> None:
@@ -332,12 +333,12 @@ class Policy:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
-        """Build a policy from nested plain data; unknown or mistyped keys raise ``ValueError``.
+        """Build a policy from nested plain data; unknown or mistyped keys raise ``InputError``.
 
         Missing keys take the defaults (libwebrtc's numbers and the standard tier).
         """
         if not isinstance(data, Mapping):
-            raise ValueError(f"policy: expected a table, got {type(data).__name__}")
+            raise InputError(f"policy: expected a table, got {type(data).__name__}")
         top = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - top)
         if unknown:
@@ -368,7 +369,7 @@ class Policy:
             try:
                 kwargs["estimator"] = GccConfig.from_dict(table)
             except ValueError as exc:
-                raise ValueError(f"estimator.{exc}") from None
+                raise InputError(f"estimator.{exc}") from None
         return cls(**kwargs)
 
     def to_toml(self) -> str:
@@ -408,7 +409,7 @@ def with_profile_ladder(policy: Policy, profile: Any) -> Policy:
     object is written into ``adaptation.ladder_bps`` directly.
     """
     if not isinstance(policy, Policy):
-        raise ValueError(f"policy: expected a Policy, got {type(policy).__name__}")
+        raise InputError(f"policy: expected a Policy, got {type(policy).__name__}")
     if isinstance(profile, (str, os.PathLike)):
         adaptation = dataclasses.replace(policy.adaptation, ladder_from_profile=os.fspath(profile))
     else:
@@ -447,13 +448,13 @@ def _toml_value(v: Any) -> str:
         return str(v)
     if isinstance(v, float):
         if not math.isfinite(v):
-            raise ValueError(f"cannot write the non-finite number {v!r} to TOML")
+            raise InputError(f"cannot write the non-finite number {v!r} to TOML")
         return repr(v)
     if isinstance(v, str):
         return _toml_str(v)
     if isinstance(v, (list, tuple)):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise ValueError(f"cannot write {type(v).__name__} to TOML")
+    raise InputError(f"cannot write {type(v).__name__} to TOML")
 
 
 def dumps(data: Mapping[str, Any]) -> str:
@@ -497,7 +498,7 @@ def loads(text: str, *, source: str = "policy") -> Policy:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{source}: not valid TOML ({exc})") from None
+        raise InputError(f"{source}: not valid TOML ({exc})") from None
     return Policy.from_dict(data)
 
 
@@ -509,7 +510,7 @@ def load(name_or_path: str | os.PathLike[str]) -> Policy:
         return loads(text, source=text_name)
     path = Path(text_name)
     if path.suffix != ".toml" and not path.exists():
-        raise ValueError(f"policy: unknown policy {text_name!r} (built-ins: {', '.join(names())})")
+        raise InputError(f"policy: unknown policy {text_name!r} (built-ins: {', '.join(names())})")
     return loads(path.read_text(encoding="utf-8"), source=str(path))
 
 
@@ -519,7 +520,7 @@ def resolve(policy: Policy | str | os.PathLike[str]) -> Policy:
         return policy
     if isinstance(policy, (str, os.PathLike)):
         return load(policy)
-    raise ValueError(f"policy: expected a Policy, a name or a path, got {type(policy).__name__}")
+    raise InputError(f"policy: expected a Policy, a name or a path, got {type(policy).__name__}")
 
 
 __all__ = [
