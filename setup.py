@@ -97,7 +97,9 @@ setup(
     # every package under src/mediaopt, found automatically, plus the core mapped from src/_core
     packages=[*find_packages("src", include=["mediaopt", "mediaopt.*"]), "mediaopt._core"],
     package_data={
-        "mediaopt": ["py.typed", "data/*", "data/**/*"],
+        "mediaopt": ["py.typed"],
+        "mediaopt.traces": ["data/*"],
+        "mediaopt.media": ["data/*"],
         "mediaopt._core": ["*.pyi", "*.pxd"],
         "mediaopt.policies": ["builtin/*.toml"],
     },

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from conftest import smoke
 
-from mediaopt import content, encoders
-from mediaopt.encoders import Encoder
+from mediaopt.media import content, encoders
+from mediaopt.media.encoders import Encoder
 
 av = pytest.importorskip("av")
 

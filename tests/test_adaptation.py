@@ -15,7 +15,7 @@ from mediaopt._core.adaptation import AdaptationCore
 
 import mediaopt as mo
 from mediaopt import policies
-from mediaopt.adaptation import degradation_path, ladder_limits
+from mediaopt.policies.adaptation import degradation_path, ladder_limits
 
 BUILTINS = ("gcc", "consult", "surgical", "followup")
 CLINICAL = ("consult", "surgical", "followup")

@@ -18,7 +18,7 @@ import pytest
 
 import mediaopt.cli.replay as cli_replay
 from mediaopt.cli import main
-from mediaopt.metrics import FrameLog, IntervalLog, session_metrics, timeseries
+from mediaopt.replay.metrics import FrameLog, IntervalLog, session_metrics, timeseries
 
 # ----------------------------------------------------------------------------------------
 # TEST DOUBLE (tests only): a fake trace/policy/replay backend
@@ -289,7 +289,7 @@ def test_replay_is_registered_and_runs_as_module():
 
 
 def test_end_to_end_bundled_trace_is_deterministic(tmp_path, capsys):
-    from mediaopt.metrics import METRIC_NAMES
+    from mediaopt.replay.metrics import METRIC_NAMES
 
     outs = []
     for i in range(2):

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mediaopt import content
+from mediaopt.media import content
 
 
 @pytest.mark.parametrize("kind", content.KINDS)

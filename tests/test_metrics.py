@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mediaopt.metrics import (
+from mediaopt.replay.metrics import (
     METRIC_NAMES,
     TIMESERIES_COLUMNS,
     FrameLog,

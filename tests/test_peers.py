@@ -5,7 +5,7 @@ pytest.importorskip("aiortc")
 
 from aiortc.rate import RemoteBitrateEstimator
 
-from mediaopt.peers import AiortcRemb, abs_send_time_24
+from mediaopt.replay.peers import AiortcRemb, abs_send_time_24
 
 SIZE = 1200
 

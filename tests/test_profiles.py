@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mediaopt import profiles
 from mediaopt.cli import main
-from mediaopt.profiles import ContentProfile, ProfilePoint
+from mediaopt.media import profiles
+from mediaopt.media.profiles import ContentProfile, ProfilePoint
 
 pytest.importorskip("av")
 
@@ -179,7 +179,7 @@ def test_bundled_profiles_load_and_are_sane() -> None:
 
 
 def profiles_kinds() -> tuple[str, ...]:
-    from mediaopt.content import KINDS
+    from mediaopt.media.content import KINDS
 
     return KINDS
 
@@ -187,7 +187,7 @@ def profiles_kinds() -> tuple[str, ...]:
 def test_profile_of_a_video_file(tmp_path: Path) -> None:
     import av
 
-    from mediaopt import content
+    from mediaopt.media import content
 
     path = tmp_path / "clip.mkv"
     with av.open(str(path), "w") as out:

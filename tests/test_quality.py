@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mediaopt import quality
+from mediaopt.media import quality
 
 
 def _image(seed: int, shape: tuple[int, ...] = (48, 64)) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Call-quality regression suite: a fixed matrix of traces x built-in policies.
 
-Every cell is replayed with seed 0 and its key metrics (``mediaopt.regression.KEY_METRICS``)
+Every cell is replayed with seed 0 and its key metrics (``mediaopt.replay.regression.KEY_METRICS``)
 are compared with the golden results stored in ``tests/golden/``. A move beyond the stated
 tolerance fails with a before/after table. After an intended change, accept the new results
 with::
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import mediaopt as mo
-from mediaopt.regression import compare, format_diff, load_golden, save_golden
+from mediaopt.replay.regression import compare, format_diff, load_golden, save_golden
 
 GOLDEN_DIR = Path(__file__).parent / "golden"
 POLICIES = ("gcc", "consult", "surgical", "followup")

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from mediaopt.regression import (
+from mediaopt.replay.regression import (
     KEY_METRICS,
     Tolerance,
     compare,

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mediaopt as mo
-from mediaopt.metrics import FrameLog, IntervalLog
-from mediaopt.peers import AiortcRemb
 from mediaopt.policies import Policy
 from mediaopt.replay import ReplayResult, replay
+from mediaopt.replay.metrics import FrameLog, IntervalLog
+from mediaopt.replay.peers import AiortcRemb
 
 
 def scenario_policy() -> Policy:

@@ -10,9 +10,11 @@ import pytest
 from mediaopt._core.sender import VideoSource
 
 import mediaopt as mo
-from mediaopt import encoders, policies, profiles
-from mediaopt.adaptation import ladder_limits
-from mediaopt.profiles import ContentProfile
+from mediaopt import policies
+from mediaopt.media import profiles
+from mediaopt.media.profiles import ContentProfile
+from mediaopt.policies.adaptation import ladder_limits
+from mediaopt.replay import fidelity
 from mediaopt.traces import Trace
 
 
@@ -228,17 +230,17 @@ SMALL = {"max_width": 320, "max_height": 240, "duration_s": 2.0}
 
 
 @pytest.fixture(scope="module")
-def encoded() -> encoders.EncodedReplay:
+def encoded() -> fidelity.EncodedReplay:
     pytest.importorskip("av")
     # a link too slow for the model's first guess: real sizes change what happens
     trace = mo.traces.constant(250.0, 10.0, name="slow")
-    return encoders.replay_encoded(trace, "consult", "endoscope", content="endoscope", **SMALL)
+    return fidelity.replay_encoded(trace, "consult", "endoscope", content="endoscope", **SMALL)
 
 
-def test_second_pass_sends_the_measured_sizes(encoded: encoders.EncodedReplay) -> None:
+def test_second_pass_sends_the_measured_sizes(encoded: fidelity.EncodedReplay) -> None:
     m, r = encoded.model.frames, encoded.result.frames
     assert m.capture_us.size > 10 and r.capture_us.size > 10
-    lo, hi = encoders.SIZE_FACTOR_RANGE
+    lo, hi = fidelity.SIZE_FACTOR_RANGE
     assert np.all((encoded.size_factor >= lo) & (encoded.size_factor <= hi))
     # frames captured at the same time as in pass 1 carry pass 1's real size (the
     # model sizes agree until the two passes' feedback diverges, so the first frame does)
@@ -249,7 +251,7 @@ def test_second_pass_sends_the_measured_sizes(encoded: encoders.EncodedReplay) -
     assert encoded.result.metrics["sent_kbps"] != encoded.model.metrics["sent_kbps"]
 
 
-def test_delivered_quality_is_measured(encoded: encoders.EncodedReplay) -> None:
+def test_delivered_quality_is_measured(encoded: fidelity.EncodedReplay) -> None:
     s = encoded.summary()
     assert 15.0 < s["delivered_psnr_mean_db"] < 60.0
     assert 0.0 < s["delivered_ssim_mean"] <= 1.0
@@ -259,9 +261,9 @@ def test_delivered_quality_is_measured(encoded: encoders.EncodedReplay) -> None:
     assert s["fixed_point_size_ratio"] > 0
 
 
-def test_full_fidelity_is_deterministic(encoded: encoders.EncodedReplay) -> None:
+def test_full_fidelity_is_deterministic(encoded: fidelity.EncodedReplay) -> None:
     trace = mo.traces.constant(250.0, 10.0, name="slow")
-    again = encoders.replay_encoded(trace, "consult", "endoscope", content="endoscope", **SMALL)
+    again = fidelity.replay_encoded(trace, "consult", "endoscope", content="endoscope", **SMALL)
     assert np.array_equal(again.result.frames.size_bytes, encoded.result.frames.size_bytes)
     assert again.summary()["delivered_psnr_mean_db"] == pytest.approx(
         encoded.summary()["delivered_psnr_mean_db"], abs=1e-9

@@ -5,8 +5,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mediaopt.metrics import FrameLog, IntervalLog, session_metrics, timeseries
-from mediaopt.report import format_table, plot_session, render_html, results_frame, write_report
+from mediaopt.replay.metrics import FrameLog, IntervalLog, session_metrics, timeseries
+from mediaopt.report.replay import (
+    format_table,
+    plot_session,
+    render_html,
+    results_frame,
+    write_report,
+)
 
 
 @dataclass(frozen=True)

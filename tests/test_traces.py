@@ -265,7 +265,7 @@ def test_large_mahimahi_file_streams(tmp_path):
 def test_bundled_traces_are_small_and_regenerate_identically(tmp_path):
     b = traces.bundled()
     assert {"bus-3g-weak", "rural-4g", "hospital-wifi-congested", "constant-1mbps"} <= set(b)
-    folder = Path(traces.__file__).parent / "data" / "traces"
+    folder = Path(traces.__file__).parent / "data"
     written = traces.write_bundled(tmp_path)
     for f in written:
         shipped = folder / f.name

@@ -7,7 +7,7 @@ the target to get the media rate; move along the policy's degradation path (a li
 (width, height, fps) states, best first, each with the media rate it needs) with
 hysteresis and dwell times; and request a keyframe when loss cannot be repaired.
 
-The path itself is built once, in Python (``mediaopt.adaptation``), from the policy's
+The path itself is built once, in Python (``mediaopt.policies.adaptation``), from the policy's
 ladder, degradation preference and clinical floors; the kernel only walks it.
 """
 
@@ -30,7 +30,7 @@ cdef inline bint _settings_equal(const EncoderSettingsC* a, const EncoderSetting
 
 
 cdef class AdaptationCore:
-    """The C decision kernel behind :class:`Adaptation` (built by ``mediaopt.adaptation``).
+    """The C decision kernel behind :class:`Adaptation` (built by ``mediaopt.policies.adaptation``).
 
     The replay loop calls ``c_update`` without the GIL; Python code uses
     :meth:`Adaptation.update`. Arguments are the degradation path as parallel sequences
@@ -438,7 +438,7 @@ cdef class Adaptation:
 
     def __init__(self, policy="gcc", int max_width=1280, int max_height=720,
                  double max_fps=30.0):
-        from mediaopt.adaptation import build_core
+        from mediaopt.policies.adaptation import build_core
         from mediaopt.policies import resolve
 
         pol = resolve(policy)

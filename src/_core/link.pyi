@@ -4,9 +4,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from mediaopt._link_config import LinkConfig
-from mediaopt._loss_models import GilbertElliott, OnOffLoss
-from mediaopt._trace_model import Trace
+from mediaopt.traces.link import LinkConfig
+from mediaopt.traces.loss import GilbertElliott, OnOffLoss
+from mediaopt.traces.model import Trace
 
 OPPORTUNITY_BYTES: int
 CODEL_TARGET_MS: int

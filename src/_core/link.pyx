@@ -112,7 +112,7 @@ cdef class Link:
         codel_interval_ms=CODEL_INTERVAL_MS,
         engine="auto",
     ):
-        from mediaopt import _link_config
+        from mediaopt.traces import link as _link_config
 
         cfg = _link_config.resolve(
             trace,
@@ -854,5 +854,5 @@ cdef class Link:
 
     @property
     def config(self):
-        """The resolved configuration (:class:`mediaopt._link_config.LinkConfig`)."""
+        """The resolved configuration (:class:`mediaopt.traces.link.LinkConfig`)."""
         return self._config

@@ -1,6 +1,6 @@
 """Compiled SSIM kernel: one streaming pass, double precision, no temporary planes.
 
-The numpy version in :mod:`mediaopt.quality` filters five full-size moment maps with 22
+The numpy version in :mod:`mediaopt.media.quality` filters five full-size moment maps with 22
 shifted array operations each; this kernel filters one output row at a time (a vertical
 pass into five row buffers, then the horizontal pass fused with the SSIM formula), so
 the working set stays in cache and the sums are exact doubles.

@@ -31,7 +31,7 @@ cdef double MIN_DB = 10.0
 cdef double MAX_DB = 60.0
 # Frame dropper bucket ceiling, seconds of the requested rate.
 cdef double MAX_DROP_BUCKET_S = 0.5
-# Ceiling of a content profile's PSNR (mediaopt.quality.MAX_PSNR_DB).
+# Ceiling of a content profile's PSNR (mediaopt.media.quality.MAX_PSNR_DB).
 cdef double CONTENT_MAX_DB = 100.0
 
 

@@ -8,18 +8,17 @@ file, an unknown policy, a bad value) are printed as one line and exit with stat
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
 from mediaopt._version import __version__
+from mediaopt.cli import info, policies, profile, replay, traces
+from mediaopt.cli.common import UsageError
 
 #: Sub-command modules, in the order ``mediaopt --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("info", "traces", "policies", "replay", "profile")
+COMMAND_MODULES = (info, traces, policies, replay, profile)
 
-
-class UsageError(Exception):
-    """A problem with the user's input: reported in one line, exit status 2."""
+__all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,8 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mediaopt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"mediaopt.cli.{name}")
+    for module in COMMAND_MODULES:
         module.register(sub)
     return parser
 

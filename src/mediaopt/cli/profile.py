@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from mediaopt.cli import UsageError
+from mediaopt.cli.common import UsageError
+from mediaopt.media import profiles
 
 #: Named grids: (resolutions, bitrates in bps, frame rates, seconds).
 GRIDS: dict[str, tuple[str, str, str, float]] = {
@@ -67,8 +68,6 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Measure the profile and write it."""
-    from mediaopt import profiles
-
     res_s, rate_s, fps_s, secs = GRIDS[args.grid]
     resolutions = [_parse_res(r) for r in (args.resolutions or res_s).split(",") if r]
     rates = [_parse_rate(r) for r in (args.bitrates or rate_s).split(",") if r]

@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mediaopt import _atomic
+from mediaopt import _atomic, policies, traces
 from mediaopt._validate import check_float, check_int
 from mediaopt._version import __version__
-from mediaopt.cli import UsageError
+from mediaopt.cli.common import UsageError
+from mediaopt.media import content, encoders, profiles
+from mediaopt.replay import fidelity, replay
+from mediaopt.report.replay import format_table, results_frame, write_report
 
 #: Files in a trace folder that are documentation, not traces (licences, READMEs).
 _NOT_TRACES = ("license", "copying", "readme", "upstream-readme", "notice", "authors")
@@ -143,9 +146,6 @@ class _Backend:
 
 
 def _backend() -> _Backend:
-    from mediaopt import policies, traces
-    from mediaopt.replay import replay
-
     return _Backend(
         load_trace=traces.load,
         bundled=traces.bundled,
@@ -232,15 +232,15 @@ def _check_output(flag: str, path: str | None) -> None:
         raise UsageError(f"{flag} {path}: folder {parent} is not writable")
 
 
-def results_json(results: Sequence[Any], fidelity: Sequence[dict[str, Any]] = ()) -> str:
+def results_json(results: Sequence[Any], fidelity_rows: Sequence[dict[str, Any]] = ()) -> str:
     """Return the JSON document ``--json`` writes: deterministic, one entry per session.
 
-    With ``--encode`` the results are the second (measured-size) pass and ``fidelity``
+    With ``--encode`` the results are the second (measured-size) pass and ``fidelity_rows``
     holds each session's model-vs-measurement summary.
     """
     doc: dict[str, Any] = {"mediaopt": __version__, "results": [r.to_json_dict() for r in results]}
-    if fidelity:
-        doc["fidelity"] = list(fidelity)
+    if fidelity_rows:
+        doc["fidelity"] = list(fidelity_rows)
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -249,17 +249,11 @@ def _encode_options(args: argparse.Namespace) -> dict[str, Any] | None:
     if getattr(args, "encode", None) is None:
         return None
     try:
-        from mediaopt import encoders
-    except ImportError as exc:  # pragma: no cover - PyAV is a dependency
-        raise UsageError(f"--encode: needs PyAV ({exc})") from None
-    try:
-        codec = encoders._check_codec(args.codec)
+        codec = encoders.check_codec(args.codec)
     except ValueError as exc:
         raise UsageError(f"--codec {args.codec}: {exc}") from None
     scale = _number("--encode-scale", args.encode_scale, lo=0.05, hi=1.0)
     source = args.encode
-    from mediaopt import content
-
     if source not in content.KINDS and not Path(source).is_file():
         raise UsageError(
             f"--encode {source}: neither a synthetic kind ({', '.join(content.KINDS)}) "
@@ -282,50 +276,44 @@ def _fidelity_line(trace: Any, policy: Any, summary: dict[str, float]) -> str:
 
 def results_csv(results: Sequence[Any]) -> str:
     """Return the CSV ``--csv`` writes: one row per session (trace, policy, seed, metrics)."""
-    from mediaopt.report import results_frame
-
     text: str = results_frame(results).to_csv(index=False, lineterminator="\n")
     return text
 
 
 def run(args: argparse.Namespace) -> int:
     """Replay every policy over every trace; print tables; write the requested files."""
-    from mediaopt.report import format_table, write_report
-
     for flag, path in (("--json", args.json), ("--csv", args.csv), ("--report", args.report)):
         _check_output(flag, path)
     options = _options(args)
     if getattr(args, "content", None) is not None:
-        from mediaopt import profiles
-
         try:
             options["content"] = profiles.resolve(args.content)
         except ValueError as exc:
             raise UsageError(f"--content {args.content}: {exc}") from None
     encode = _encode_options(args)
-    fidelity: list[dict[str, Any]] = []
+    fidelity_rows: list[dict[str, Any]] = []
     be = _backend()
     policy_specs = args.policy or [DEFAULT_POLICY]
-    policies = []
+    chosen_policies = []
     for spec in policy_specs:
         try:
-            policies.append(be.load_policy(spec))
+            chosen_policies.append(be.load_policy(spec))
         except OSError as exc:
             raise UsageError(f"--policy {spec}: {exc.strerror or exc}") from None
         except (KeyError, ValueError) as exc:
             # KeyError's str() adds quotes; show its message as written
             msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             raise UsageError(f"--policy {spec}: {msg}") from None
-    traces = _resolve_traces(args.traces, args.bundled, be)
+    chosen_traces = _resolve_traces(args.traces, args.bundled, be)
 
-    total = len(traces) * len(policies)
+    total = len(chosen_traces) * len(chosen_policies)
     show_progress = total > 1 and not args.quiet
     results = []
     done = 0
     started = time.perf_counter()
-    for trace in traces:
+    for trace in chosen_traces:
         per_trace = []
-        for policy in policies:
+        for policy in chosen_policies:
             done += 1
             if show_progress:
                 name = getattr(trace, "name", "?")
@@ -339,9 +327,7 @@ def run(args: argparse.Namespace) -> int:
             if encode is None:
                 res = be.replay(trace, policy, **options)
             else:
-                from mediaopt import encoders
-
-                full = encoders.replay_encoded(
+                full = fidelity.replay_encoded(
                     trace,
                     policy,
                     encode["source"],
@@ -351,7 +337,7 @@ def run(args: argparse.Namespace) -> int:
                 )
                 res = full.result
                 summary = full.summary()
-                fidelity.append(
+                fidelity_rows.append(
                     {
                         "trace": getattr(trace, "name", "?"),
                         "policy": getattr(policy, "name", "?"),
@@ -370,7 +356,7 @@ def run(args: argparse.Namespace) -> int:
 
     written = []
     if args.json:
-        _atomic.write_text(args.json, results_json(results, fidelity))
+        _atomic.write_text(args.json, results_json(results, fidelity_rows))
         written.append(args.json)
     if args.csv:
         _atomic.write_text(args.csv, results_csv(results))

@@ -8,7 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mediaopt.cli import UsageError
+import numpy as np
+
+from mediaopt import traces
+from mediaopt._atomic import atomic_path
+from mediaopt.cli.common import UsageError
 
 #: Files in a trace folder that are never traces.
 _NOT_TRACES = {"license", "copying", "readme", "readme.md", "upstream-readme"}
@@ -45,14 +49,10 @@ def register(sub: Any) -> None:
 
 
 def _formats() -> tuple[str, ...]:
-    from mediaopt.traces import FORMATS
-
-    return FORMATS
+    return traces.FORMATS
 
 
 def _resolve(spec: str, fmt: str | None = None) -> Any:
-    from mediaopt import traces
-
     p = Path(spec)
     if p.exists():
         return traces.load(p, format=fmt)
@@ -76,8 +76,6 @@ def _row(stats: Any, source: str) -> dict[str, Any]:
 
 def run_ls(args: argparse.Namespace) -> int:
     """Print one line per trace in the folder."""
-    from mediaopt import traces
-
     folder = Path(args.folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: not a folder")
@@ -130,13 +128,11 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def _plot(tr: Any, out: Path) -> None:
+    # matplotlib: heavy, loaded only when a plot is asked for
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
-
-    from mediaopt._atomic import atomic_path
 
     t = np.append(tr.step_times_us, tr.duration_us) / 1e6
     cap = np.append(tr.capacity_kbps, tr.capacity_kbps[-1])
@@ -158,8 +154,6 @@ def _plot(tr: Any, out: Path) -> None:
 
 def run_convert(args: argparse.Namespace) -> int:
     """Convert one trace to Mahimahi or CSV."""
-    from mediaopt import traces
-
     tr = _resolve(args.input, args.format)
     traces.save(tr, args.output, format=args.to)
     print(f"wrote {args.output} ({tr.stats().mean_kbps:.0f} kbit/s, {tr.duration_s:g} s)")
@@ -168,8 +162,6 @@ def run_convert(args: argparse.Namespace) -> int:
 
 def run_bundle(args: argparse.Namespace) -> int:
     """Regenerate the bundled synthetic traces (deterministic, seeded)."""
-    from mediaopt import traces
-
     for p in traces.write_bundled(args.folder):
         print(f"wrote {p}")
     return 0

@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from mediaopt._loss_models import GilbertElliott, OnOffLoss
-from mediaopt._trace_model import Int64Array, Trace
 from mediaopt._validate import Float64Array, check_float, check_int
 from mediaopt.errors import InputError
+from mediaopt.traces.formats import load
+from mediaopt.traces.loss import GilbertElliott, OnOffLoss
+from mediaopt.traces.model import Int64Array, Trace
 
 #: Queue disciplines and their core codes (Mahimahi's names).
 QUEUE_KINDS = {"infinite": 0, "droptail": 1, "drophead": 2, "codel": 3}
@@ -69,8 +70,6 @@ def resolve(
 ) -> LinkConfig:
     """Validate the ``Link`` arguments; every error names the argument."""
     if isinstance(trace, (str, os.PathLike)):
-        from mediaopt._trace_formats import load
-
         trace = load(trace)
     if not isinstance(trace, Trace):
         raise InputError(f"trace: expected a mediaopt.traces.Trace or a path, got {trace!r}")

@@ -9,6 +9,7 @@ problem raises ``InputError`` naming the file and, where there is one, the line.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -21,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from mediaopt._atomic import write_text
-from mediaopt._trace_model import Trace
 from mediaopt.errors import InputError
+from mediaopt.traces.model import Trace
 
 #: Formats :func:`load` understands.
 FORMATS = ("mahimahi", "cooked", "csv", "json")
@@ -361,8 +362,6 @@ def _json_number(where: str, entry: dict[str, Any], key: str, default: float | N
 
 
 def _tag(tr: Trace, source: str) -> Trace:
-    import dataclasses
-
     return dataclasses.replace(tr, source=source)
 
 

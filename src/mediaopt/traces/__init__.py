@@ -1,16 +1,17 @@
 """Recorded and synthetic network traces: the model, loaders, writers and generators.
 
 ``mediaopt.traces`` gathers the public names; each idea lives in its own module:
-``_trace_model`` (the :class:`Trace` and its statistics), ``_trace_formats`` (loaders with
-format sniffing, and writers), ``_trace_generators`` (seeded synthetic traces and the
-RFC 8867 schedules) and ``_loss_models`` (Gilbert–Elliott and on/off loss for the Link).
+``model`` (the :class:`Trace` and its statistics), ``formats`` (loaders with format
+sniffing, and writers), ``generators`` (seeded synthetic traces and the RFC 8867
+schedules), ``loss`` (Gilbert–Elliott and on/off loss for the Link), ``link`` (how a
+trace, a queue, a delay and a loss model become the compiled :class:`mediaopt.Link`) and
+``network`` (:class:`Network`, the network scenario a replay runs in).
 ``docs/formats.md`` describes the file formats.
 """
 
 from __future__ import annotations
 
-from mediaopt._loss_models import GilbertElliott, OnOffLoss
-from mediaopt._trace_formats import (
+from mediaopt.traces.formats import (
     FORMATS,
     csv_text,
     load,
@@ -24,7 +25,7 @@ from mediaopt._trace_formats import (
     write_csv,
     write_mahimahi,
 )
-from mediaopt._trace_generators import (
+from mediaopt.traces.generators import (
     RFC8867_SCHEDULES,
     bundled,
     cellular,
@@ -34,7 +35,8 @@ from mediaopt._trace_generators import (
     wifi_congested,
     write_bundled,
 )
-from mediaopt._trace_model import (
+from mediaopt.traces.loss import GilbertElliott, OnOffLoss
+from mediaopt.traces.model import (
     OPPORTUNITY_BYTES,
     Trace,
     TraceStats,

@@ -49,11 +49,11 @@ class ResultLike(Protocol):
 
     @property
     def metrics(self) -> Mapping[str, float]:
-        """Session metrics (``mediaopt.metrics.METRIC_NAMES``)."""
+        """Session metrics (``mediaopt.replay.metrics.METRIC_NAMES``)."""
 
     @property
     def timeseries(self) -> pd.DataFrame:
-        """Per-second time series (``mediaopt.metrics.TIMESERIES_COLUMNS``)."""
+        """Per-second time series (``mediaopt.replay.metrics.TIMESERIES_COLUMNS``)."""
 
 
 #: Columns of the summary tables: (metric name, header, format).
@@ -124,6 +124,7 @@ def format_table(results: Iterable[ResultLike]) -> str:
 
 def plot_session(result: ResultLike, *, width_in: float = 9.0, dpi: int = 80) -> bytes:
     """Return a PNG: capacity, target and goodput over time, and frame delay with freezes."""
+    # matplotlib: heavy, loaded only when a plot is drawn
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 

@@ -2,31 +2,34 @@
 
 :func:`replay` runs one session through the whole media path (encoder model, pacer,
 bottleneck link, receiver, transport feedback, estimator, adaptation) in the compiled
-loop of ``mediaopt._core.replay`` and scores it with :mod:`mediaopt.metrics`. The loop,
+loop of ``mediaopt._core.replay`` and scores it with :mod:`mediaopt.replay.metrics`. The loop,
 the sender and receiver models and their sources are described in ``docs/replay.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from mediaopt import profiles
 from mediaopt._core.gcc import GccEstimator
 from mediaopt._core.link import Link
 from mediaopt._core.replay import ReplayLoop
 from mediaopt._validate import check_float, check_int
-from mediaopt.adaptation import build_core
 from mediaopt.errors import InputError
-from mediaopt.metrics import FrameLog, IntervalLog, session_metrics, timeseries
-from mediaopt.policies import Policy, resolve
+from mediaopt.media import profiles
+from mediaopt.policies import ClinicalProfile, Policy, resolve
+from mediaopt.policies.adaptation import build_core
+from mediaopt.replay.metrics import FrameLog, IntervalLog, session_metrics, timeseries
 from mediaopt.traces import Trace, load
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["ReplayResult", "replay"]
 
@@ -39,7 +42,8 @@ class ReplayResult:
     """The outcome of one replayed session.
 
     ``metrics`` holds the session metrics of ``docs/metrics.md`` (names from DESIGN.md),
-    ``timeseries`` the per-second table, ``frames``/``intervals`` the raw logs and
+    ``timeseries`` the per-second table (built on first use), ``frames``/``intervals``
+    the raw logs, ``profile`` the clinical profile the session was judged against and
     ``stats`` the loop's counters (packets, retransmissions, FEC, probes, feedback).
     """
 
@@ -47,10 +51,15 @@ class ReplayResult:
     policy_name: str
     seed: int
     metrics: dict[str, float]
-    timeseries: pd.DataFrame
     frames: FrameLog
     intervals: IntervalLog
+    profile: ClinicalProfile
     stats: dict[str, int] = field(default_factory=dict)
+
+    @functools.cached_property
+    def timeseries(self) -> pd.DataFrame:
+        """One row per one-second window (:func:`mediaopt.replay.metrics.timeseries`)."""
+        return timeseries(self.frames, self.intervals, self.profile)
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict with a fixed key order and floats rounded reproducibly.
@@ -141,7 +150,7 @@ def replay(
     the same loop through a slower path). The camera gives ``max_width`` x ``max_height``
     at ``max_fps``; audio is a constant ``audio_kbps`` stream (0 disables it).
 
-    ``content`` (a :class:`mediaopt.profiles.ContentProfile`, a bundled profile name such
+    ``content`` (a :class:`mediaopt.media.profiles.ContentProfile`, a bundled profile name such
     as ``"talking_head"`` or a profile file) replaces the encoder model's built-in
     content formula: each frame's PSNR comes from the profile's measured rate–quality
     table at the frame's bits per pixel and resolution, and key frames are the profile's
@@ -268,7 +277,6 @@ def replay(
     ia = loop.interval_arrays()
     intervals = IntervalLog(**ia, interval_us=round(iv_ms * 1000.0))
     metrics = session_metrics(frames, intervals, pol.profile, dur_s)
-    ts = timeseries(frames, intervals, pol.profile)
     stats = dict(loop.stats())
     stats["frames_undecodable_chain"] = int(np.count_nonzero(fa["state"] == 3))
     return ReplayResult(
@@ -276,8 +284,8 @@ def replay(
         policy_name=pol.name,
         seed=seed_i,
         metrics=dict(metrics),
-        timeseries=ts,
         frames=frames,
         intervals=intervals,
+        profile=pol.profile,
         stats=stats,
     )

@@ -20,7 +20,7 @@ import numpy as np
 
 from mediaopt._core.adaptation import Adaptation, AdaptationCore, EncoderSettings
 from mediaopt.errors import InputError
-from mediaopt.policies import AdaptationConfig, ClinicalProfile, Policy
+from mediaopt.policies.model import AdaptationConfig, ClinicalProfile, Policy
 
 
 class LadderLimits(NamedTuple):

@@ -2,7 +2,7 @@
 
 Every random generator takes a ``seed`` and draws from ``numpy.random.default_rng(seed)``:
 the same arguments give the same trace, bit for bit. The bundled traces in
-``mediaopt/data/traces/`` are made by :func:`write_bundled` (``mediaopt traces bundle DIR``).
+``mediaopt/traces/data/`` are made by :func:`write_bundled` (``mediaopt traces bundle DIR``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mediaopt._trace_formats import load, write_csv, write_mahimahi
-from mediaopt._trace_model import Trace
 from mediaopt._validate import check_float, check_int
 from mediaopt.errors import InputError
+from mediaopt.traces.formats import load, write_csv, write_mahimahi
+from mediaopt.traces.model import Trace
 
 #: RFC 8867 capacity schedules: case -> (steps as (start s, kbit/s), duration s).
 #: 5.1 "Variable Available Capacity with a Single Flow"; 5.2 "... with Multiple Flows";
@@ -225,7 +225,7 @@ _SUFFIXES = (".down", ".up", ".csv", ".json")
 
 def bundled() -> dict[str, Trace]:
     """Return the small synthetic traces shipped with mediaopt, by name (docs/formats.md)."""
-    folder = resources.files("mediaopt") / "data" / "traces"
+    folder = resources.files("mediaopt.traces") / "data"
     out: dict[str, Trace] = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.is_file() or entry.name.startswith("."):
