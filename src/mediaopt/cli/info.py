@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from mediaopt import __version__
+from mediaopt._version import __version__
 from mediaopt.core import core_info
 
 

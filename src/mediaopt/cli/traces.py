@@ -128,15 +128,15 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def _plot(tr: Any, out: Path) -> None:
-    # matplotlib: heavy, loaded only when a plot is asked for
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # matplotlib: heavy, loaded only when a plot is asked for (Agg canvas, no pyplot state)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
     t = np.append(tr.step_times_us, tr.duration_us) / 1e6
     cap = np.append(tr.capacity_kbps, tr.capacity_kbps[-1])
-    fig, ax = plt.subplots(figsize=(9, 3.2), dpi=100)
+    fig = Figure(figsize=(9, 3.2), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     ax.step(t, cap, where="post", lw=1.0, color="tab:blue", label="capacity")
     ax.axhline(tr.mean_kbps, color="tab:gray", ls="--", lw=0.8, label="mean")
     ax.axhline(300, color="tab:red", ls=":", lw=0.8, label="300 kbit/s")
@@ -149,7 +149,6 @@ def _plot(tr: Any, out: Path) -> None:
     fig.tight_layout()
     with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")
-    plt.close(fig)
 
 
 def run_convert(args: argparse.Namespace) -> int:
