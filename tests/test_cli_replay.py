@@ -19,6 +19,7 @@ import pytest
 import mediaopt.cli.replay as cli_replay
 from mediaopt.cli import main
 from mediaopt.replay.metrics import FrameLog, IntervalLog, session_metrics, timeseries
+from mediaopt.traces import Network
 
 # ----------------------------------------------------------------------------------------
 # TEST DOUBLE (tests only): a fake trace/policy/replay backend
@@ -167,9 +168,7 @@ def test_table_per_trace_and_policies(fake, tmp_path, capsys):
     assert "[4/4] const-1000 x gcc" in err  # progress on stderr
     kw = fake.calls[0][2]
     assert kw == {
-        "one_way_delay_ms": 50.0,
-        "queue_ms": 300.0,
-        "loss": 0.0,
+        "network": Network(one_way_delay_ms=50.0, queue_ms=300.0, loss=0.0),
         "duration_s": None,
         "seed": 0,
     }
@@ -184,9 +183,7 @@ def test_options_are_passed_through(fake, capsys):
             "weak-300",
             "consult",
             {
-                "one_way_delay_ms": 120.0,
-                "queue_ms": 100.0,
-                "loss": 0.05,
+                "network": Network(one_way_delay_ms=120.0, queue_ms=100.0, loss=0.05),
                 "duration_s": 2.5,
                 "seed": 7,
             },

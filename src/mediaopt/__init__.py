@@ -18,6 +18,7 @@ from mediaopt.core import core_info
 from mediaopt.errors import InputError
 from mediaopt.policies import Adaptation, EncoderSettings
 from mediaopt.replay import ReplayResult, replay
+from mediaopt.traces import Network
 
 if TYPE_CHECKING:
     from mediaopt import content, encoders, metrics, peers, profiles, quality
@@ -70,6 +71,7 @@ __all__ = [
     "GccEstimator",
     "InputError",
     "Link",
+    "Network",
     "ReplayResult",
     "__version__",
     "bwe",

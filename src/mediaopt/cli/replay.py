@@ -126,13 +126,12 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     duration = None
     if args.duration_s is not None:
         duration = _number("--duration-s", args.duration_s, lo=0.0, strict=True)
-    return {
-        "one_way_delay_ms": _number("--one-way-delay-ms", args.one_way_delay_ms, lo=0.0),
-        "queue_ms": _number("--queue-ms", args.queue_ms, lo=0.0, strict=True),
-        "loss": _number("--loss", args.loss, lo=0.0, hi=1.0),
-        "duration_s": duration,
-        "seed": seed,
-    }
+    network = traces.Network(
+        one_way_delay_ms=_number("--one-way-delay-ms", args.one_way_delay_ms, lo=0.0),
+        queue_ms=_number("--queue-ms", args.queue_ms, lo=0.0, strict=True),
+        loss=_number("--loss", args.loss, lo=0.0, hi=1.0),
+    )
+    return {"network": network, "duration_s": duration, "seed": seed}
 
 
 @dataclass(frozen=True)

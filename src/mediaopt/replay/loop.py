@@ -9,6 +9,7 @@ the sender and receiver models and their sources are described in ``docs/replay.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import functools
 import math
 import os
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mediaopt._core.gcc import GccEstimator
-from mediaopt._core.link import Link
 from mediaopt._core.replay import ReplayLoop
 from mediaopt._validate import check_float, check_int
 from mediaopt.errors import InputError
@@ -27,6 +27,7 @@ from mediaopt.policies import ClinicalProfile, Policy, resolve
 from mediaopt.policies.adaptation import build_core
 from mediaopt.replay.metrics import FrameLog, IntervalLog, session_metrics, timeseries
 from mediaopt.traces import Trace, load
+from mediaopt.traces.network import DEFAULT_NETWORK, LossModel, Network
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,6 +99,17 @@ def _resolve_trace(trace: Any) -> Trace:
     )
 
 
+def _network(network: Network | None, **keywords: Any) -> Network:
+    """``network`` (or the default) with the keywords the caller gave applied over it."""
+    if network is not None and not isinstance(network, Network):
+        raise InputError(
+            f"network: expected a mediaopt.traces.Network, got {type(network).__name__}"
+        )
+    base = DEFAULT_NETWORK if network is None else network
+    given = {k: v for k, v in keywords.items() if v is not _UNSET}
+    return base.replace(**given) if given else base
+
+
 def _resolve_policy(policy: Any) -> Policy:
     try:
         return resolve(policy)
@@ -109,22 +121,32 @@ def _is_py_estimator(obj: Any) -> bool:
     return callable(getattr(obj, "on_feedback", None)) and hasattr(obj, "target_bps")
 
 
+class _Unset(enum.Enum):
+    """Marks a network keyword the caller did not give (``None`` means something)."""
+
+    UNSET = enum.auto()
+
+
+_UNSET = _Unset.UNSET
+
+
 def replay(
     trace: Trace | str | os.PathLike[str],
     policy: Policy | str | os.PathLike[str],
     *,
-    one_way_delay_ms: float = 50,
-    queue_ms: float | None = 300,
-    loss: Any = 0.0,
+    network: Network | None = None,
+    one_way_delay_ms: float | _Unset = _UNSET,
+    queue_ms: float | _Unset | None = _UNSET,
+    loss: LossModel | _Unset = _UNSET,
     duration_s: float | None = None,
     start_bps: int | None = None,
     min_bps: int | None = None,
     max_bps: int | None = None,
     seed: int = 0,
     estimator: Any = None,
-    feedback_interval_ms: float = 50,
-    feedback_loss: float = 0.0,
-    reverse_trace: Trace | str | os.PathLike[str] | None = None,
+    feedback_interval_ms: float | _Unset = _UNSET,
+    feedback_loss: float | _Unset = _UNSET,
+    reverse_trace: Trace | str | os.PathLike[str] | _Unset | None = _UNSET,
     max_width: int = 1280,
     max_height: int = 720,
     max_fps: float = 30.0,
@@ -136,13 +158,16 @@ def replay(
     """Replay ``policy`` over ``trace`` in the closed loop and score the session.
 
     ``trace`` is a :class:`mediaopt.traces.Trace` or a trace file; ``policy`` a built-in
-    name, a TOML path or a :class:`mediaopt.policies.Policy`. The forward link has
-    ``one_way_delay_ms`` of delay, a droptail queue of ``queue_ms`` (``None``: unlimited)
-    and random ``loss`` (a probability or a loss model); a trace's own delay or loss
-    column replaces the keyword. Feedback travels back with the same one-way delay (the
-    trace's delay column when it has one), or through a link of its own when
-    ``reverse_trace`` is given (same delay keyword and queue; its own columns apply), and
-    each message is lost with probability ``feedback_loss``. ``duration_s`` defaults to
+    name, a TOML path or a :class:`mediaopt.policies.Policy`. ``network`` (a
+    :class:`mediaopt.traces.Network`; default: 50 ms each way, a 300 ms droptail queue,
+    no loss, feedback every 50 ms) is the rest of the path. The keywords
+    ``one_way_delay_ms``, ``queue_ms`` (``None``: unlimited), ``loss`` (a probability or
+    a loss model), ``reverse_trace``, ``feedback_interval_ms`` and ``feedback_loss``
+    set the same fields one by one and override ``network``'s. A trace's own delay or
+    loss column replaces the network's. Feedback travels back with the same one-way
+    delay (the trace's delay column when it has one), or through a link of its own when
+    there is a reverse trace (same delay and queue; its own columns apply), and each
+    message is lost with probability ``feedback_loss``. ``duration_s`` defaults to
     the trace's length (the trace loops when shorter). ``start_bps``/``min_bps``/
     ``max_bps`` override the policy's. ``estimator`` (default: the policy's
     :class:`mediaopt.GccEstimator`) may be a native ``GccEstimator`` or any object with
@@ -157,11 +182,20 @@ def replay(
     keyframe/delta size ratio (docs/encoders.md, "Replay with a content profile").
     ``None`` (default) keeps the formula.
 
-    Raises ``ValueError`` for an unknown policy, an unreadable or invalid trace, a
-    non-positive duration or any other bad argument.
+    Raises :class:`mediaopt.InputError` for an unknown policy, an unreadable or invalid
+    trace, a non-positive duration or any other bad argument.
     """
     tr = _resolve_trace(trace)
     pol = _resolve_policy(policy)
+    net = _network(
+        network,
+        one_way_delay_ms=one_way_delay_ms,
+        queue_ms=queue_ms,
+        loss=loss,
+        reverse_trace=reverse_trace,
+        feedback_interval_ms=feedback_interval_ms,
+        feedback_loss=feedback_loss,
+    )
     seed_i = check_int("seed", seed, min_value=0, max_value=2**63 - 1)
     if duration_s is None:
         dur_s = float(tr.duration_s)
@@ -172,11 +206,6 @@ def replay(
     duration_us = round(dur_s * 1e6)
     if duration_us <= 0:
         raise InputError(f"duration_s: must be at least 1 us, got {duration_s!r}")
-    owd_ms = check_float("one_way_delay_ms", one_way_delay_ms, min_value=0.0, max_value=1e6)
-    fb_ms = check_float(
-        "feedback_interval_ms", feedback_interval_ms, min_value=1.0, max_value=10_000.0
-    )
-    fb_loss = check_float("feedback_loss", feedback_loss, min_value=0.0, max_value=0.99)
     iv_ms = check_float("interval_ms", interval_ms, min_value=1.0, max_value=60_000.0)
     audio = check_float("audio_kbps", audio_kbps, min_value=0.0, max_value=1000.0)
     bounds = [pol.start_bps, pol.min_bps, pol.max_bps]
@@ -197,16 +226,7 @@ def replay(
     if _size_factors is not None:
         source_options["size_factors"] = _size_factors
 
-    # A trace's own columns take precedence over the keywords.
-    link_delay_ms = 0.0 if tr.delay_ms is not None else owd_ms
-    link_loss = 0.0 if tr.loss is not None else loss
-    if queue_ms is None:
-        link = Link(
-            tr, one_way_delay_ms=link_delay_ms, queue="infinite", loss=link_loss, seed=seed_i
-        )
-    else:
-        q_ms = check_float("queue_ms", queue_ms, min_value=1.0, max_value=1e7)
-        link = Link(tr, one_way_delay_ms=link_delay_ms, queue_ms=q_ms, loss=link_loss, seed=seed_i)
+    link = net.forward_link(tr, seed_i)
     rev: dict[str, Any] = {}
     if tr.delay_ms is not None:
         rev = {
@@ -214,19 +234,7 @@ def replay(
             "reverse_delay_us": np.round(np.asarray(tr.delay_ms) * 1000.0).astype(np.int64),
             "reverse_period_us": int(tr.duration_us),
         }
-        rev_const_us = 0
-    else:
-        rev_const_us = round(owd_ms * 1000.0)
-
-    rev_link: Link | None = None
-    if reverse_trace is not None:
-        rtr = _resolve_trace(reverse_trace)
-        rev_delay_ms = 0.0 if rtr.delay_ms is not None else owd_ms
-        rev_seed = seed_i ^ 0x5EED_BAC4
-        if queue_ms is None:
-            rev_link = Link(rtr, one_way_delay_ms=rev_delay_ms, queue="infinite", seed=rev_seed)
-        else:
-            rev_link = Link(rtr, one_way_delay_ms=rev_delay_ms, queue_ms=queue_ms, seed=rev_seed)
+    rev_link = net.reverse_link(seed_i)
 
     native: GccEstimator | None = None
     py_est: Any = None
@@ -252,9 +260,9 @@ def replay(
         py_estimator=py_est,
         start_bps=pol.start_bps,
         seed=seed_i,
-        one_way_delay_us=rev_const_us,
-        feedback_interval_us=round(fb_ms * 1000.0),
-        feedback_loss=fb_loss,
+        one_way_delay_us=net.reverse_delay_us(tr),
+        feedback_interval_us=round(net.feedback_interval_ms * 1000.0),
+        feedback_loss=net.feedback_loss,
         interval_us=round(iv_ms * 1000.0),
         audio_bps=round(audio * 1000.0),
         max_width=max_width,

@@ -42,12 +42,15 @@ from mediaopt.traces.model import (
     TraceStats,
     capacity_to_opportunities,
 )
+from mediaopt.traces.network import DEFAULT_NETWORK, Network
 
 __all__ = [
+    "DEFAULT_NETWORK",
     "FORMATS",
     "OPPORTUNITY_BYTES",
     "RFC8867_SCHEDULES",
     "GilbertElliott",
+    "Network",
     "OnOffLoss",
     "Trace",
     "TraceStats",
