@@ -2,8 +2,7 @@
 # byte by byte) behind one of its queues (infinite, droptail, drophead, codel), with a fixed
 # one-way delay placed as the Mahimahi shells nest, and loss at the entrance.
 # docs/link.md describes the semantics; link.pyx implements them.
-cimport cython
-from libc.stdint cimport int64_t, uint32_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from mediaopt._core.rng cimport Xoshiro256
 
@@ -54,7 +53,6 @@ cdef struct Settled:
     int64_t settle_us         # link-clock time its fate became known (us)
 
 
-@cython.final
 cdef class Link:
     # ---- trace (one period), read-only after construction ----
     cdef object _sched_owner          # the int64 numpy array behind sched
@@ -72,7 +70,8 @@ cdef class Link:
     cdef Py_ssize_t col_cursor_delay  # step index last used for the delay column
 
     # ---- configuration ----
-    cdef object _config               # the resolved mediaopt._link_config.LinkConfig
+    cdef uint64_t seed                # seed of the loss draws
+    cdef bint delay_before_queue      # the delay sits before the queue (downlink)
     cdef int queue_kind               # a QueueKind
     cdef int64_t limit_bytes          # queue limit in bytes (0 = none)
     cdef int64_t limit_packets        # queue limit in packets (0 = none)
@@ -152,6 +151,15 @@ cdef class Link:
     cdef int64_t c_queued_bytes(self) noexcept nogil
 
     # ---- internals ----
+    cdef int _setup(self, object sched_owner, int64_t period_us, bint repeat,
+                    object col_t_owner, object col_loss_owner, object col_delay_owner,
+                    int queue_kind, int64_t limit_bytes, int64_t limit_packets,
+                    int64_t codel_target_ms, int64_t codel_interval_ms, int64_t delay_us,
+                    bint delay_before_queue, bint fifo_engine, int loss_kind, double loss_p,
+                    double ge_p_good_bad, double ge_p_bad_good, double ge_loss_good,
+                    double ge_loss_bad, int64_t on_ms, int64_t off_ms,
+                    uint64_t seed) except -1
+    cdef void _reset_state(self) noexcept
     cdef int64_t _opp_time(self) noexcept nogil
     cdef void _step(self) noexcept nogil
     cdef int64_t _count_le(self, int64_t t_us) noexcept nogil
