@@ -95,6 +95,9 @@ cdef class GccEstimator:
     cdef int64_t _feed(self, const int64_t* send_us, const int64_t* arrival_us,
                        const int64_t* size_bytes, const int32_t* probe_cluster_id,
                        Py_ssize_t n, int64_t now_us, bint final) noexcept nogil
+    cdef int64_t _take(self, const int64_t* send_us, const int64_t* arrival_us,
+                       const int64_t* size_bytes, const int64_t* probe_cluster_id,
+                       Py_ssize_t n, int64_t now_us, Py_ssize_t* bad) noexcept nogil
     cdef void _process_report(self, int64_t now_us) noexcept nogil
     cdef int64_t _check_now(self, object now_us) except? -1
     cdef object _on_feedback_general(self, send_us, arrival_us, size_bytes, now_us,

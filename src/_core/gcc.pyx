@@ -54,6 +54,10 @@ from mediaopt._core.trendline cimport (
 cdef int64_t _CC_MIN_BPS = 5000
 cdef int64_t _LOSS_UPDATE_INTERVAL_US = 1_000_000
 
+# Python reports up to this many packets are processed holding the GIL: releasing it and
+# taking it back would cost more than the work.
+cdef Py_ssize_t _NOGIL_MAX_PACKETS = 256
+
 # TimeDelta::ms<double>() multiplies by the reciprocal (it does not divide): same bits.
 cdef double _US_TO_MS = 1.0 / 1000.0
 
@@ -309,8 +313,8 @@ cdef class GccEstimator:
         cdef ReportBuf t
         if merge:
             # Same feedback time as the pending report: redo both as one logical report,
-            # from the state before the first.
-            self.st = self.snap
+            # from the state before the first (memcpy: one copy, no struct temporary).
+            memcpy(&self.st, &self.snap, sizeof(GccState))
             self.buf_len += n
         else:
             t = self.cur
@@ -319,7 +323,7 @@ cdef class GccEstimator:
             self.buf_len = n
             if not final:
                 # A report at this time may follow: keep the state to redo it from.
-                self.snap = self.st
+                memcpy(&self.snap, &self.st, sizeof(GccState))
                 self.merge_now_us = now_us
             self.merge_open = True
         if final:
@@ -584,6 +588,19 @@ cdef class GccEstimator:
         return self._feed(send_us, arrival_us, size_bytes, probe_cluster_id, n, now_us,
                           True)
 
+    cdef int64_t _take(self, const int64_t* send_us, const int64_t* arrival_us,
+                       const int64_t* size_bytes, const int64_t* probe_cluster_id,
+                       Py_ssize_t n, int64_t now_us, Py_ssize_t* bad) noexcept nogil:
+        # A Python report, checked and copied in one pass into the staging area and then
+        # taken in; when a packet is bad (bad[0] >= 0) nothing is taken in.
+        cdef Py_ssize_t base = 0
+        cdef bint merge = self.merge_open and now_us == self.merge_now_us
+        cdef ReportBuf* b = self._stage(merge, n, &base)
+        bad[0] = _check_copy(send_us, arrival_us, size_bytes, probe_cluster_id, n, b, base)
+        if bad[0] >= 0:
+            return -1
+        return self._commit(merge, False, n if b != NULL else 0, now_us)
+
     cdef void c_on_packet_sent(self, int64_t send_us, int64_t size_bytes,
                                int32_t probe_cluster_id) noexcept nogil:
         st = &self.st
@@ -665,11 +682,9 @@ cdef class GccEstimator:
         cdef Py_buffer views[4]
         cdef int held = 0, wanted = 3 if probe_cluster_id is None else 4
         cdef int overflow = 0
-        cdef Py_ssize_t n, base = 0, bad = 0
+        cdef Py_ssize_t n, bad = 0
         cdef int64_t now = -1, out = 0
         cdef const int64_t* pp = NULL
-        cdef ReportBuf* b
-        cdef bint merge
         if type(now_us) is int:
             now = PyLong_AsLongLongAndOverflow(now_us, &overflow)
             if overflow or (self.st.last_now_us != INT64_MIN and now < self.st.last_now_us):
@@ -691,14 +706,15 @@ cdef class GccEstimator:
                     and (wanted == 3 or views[3].shape[0] == n)):
                 if wanted == 4:
                     pp = <const int64_t*>views[3].buf
-                with nogil:
-                    merge = self.merge_open and now == self.merge_now_us
-                    b = self._stage(merge, n, &base)
-                    bad = _check_copy(<const int64_t*>views[0].buf,
-                                      <const int64_t*>views[1].buf,
-                                      <const int64_t*>views[2].buf, pp, n, b, base)
-                    if bad < 0:
-                        out = self._commit(merge, False, n if b != NULL else 0, now)
+                if n <= _NOGIL_MAX_PACKETS:
+                    out = self._take(<const int64_t*>views[0].buf,
+                                     <const int64_t*>views[1].buf,
+                                     <const int64_t*>views[2].buf, pp, n, now, &bad)
+                else:
+                    with nogil:
+                        out = self._take(<const int64_t*>views[0].buf,
+                                         <const int64_t*>views[1].buf,
+                                         <const int64_t*>views[2].buf, pp, n, now, &bad)
         finally:
             _release(views, held)
         if bad < 0:
@@ -712,11 +728,9 @@ cdef class GccEstimator:
         # arrays in full, then their lengths, then the time), then the same one pass.
         cdef Py_buffer views[4]
         cdef int held = 0
-        cdef Py_ssize_t n, base = 0
+        cdef Py_ssize_t n, bad = 0
         cdef int64_t now, out
         cdef const int64_t* pp = NULL
-        cdef ReportBuf* b
-        cdef bint merge
         arrays = _packet_arrays(send_us, arrival_us, size_bytes, probe_cluster_id)
         now = self._check_now(now_us)
         n = arrays[4]
@@ -729,13 +743,12 @@ cdef class GccEstimator:
             if held == 4:
                 pp = <const int64_t*>views[3].buf
             with nogil:
-                merge = self.merge_open and now == self.merge_now_us
-                b = self._stage(merge, n, &base)
-                _check_copy(<const int64_t*>views[0].buf, <const int64_t*>views[1].buf,
-                            <const int64_t*>views[2].buf, pp, n, b, base)
-                out = self._commit(merge, False, n if b != NULL else 0, now)
+                out = self._take(<const int64_t*>views[0].buf, <const int64_t*>views[1].buf,
+                                 <const int64_t*>views[2].buf, pp, n, now, &bad)
         finally:
             _release(views, held)
+        if bad >= 0:
+            raise SystemError(f"on_feedback: packet {bad} passed the checks but not the copy")
         return out
 
     def on_feedback_reports(self, send_us, arrival_us, size_bytes, report_sizes,
