@@ -54,6 +54,8 @@ from mediaopt._core.trendline cimport (
 cdef int64_t _CC_MIN_BPS = 5000
 cdef int64_t _LOSS_UPDATE_INTERVAL_US = 1_000_000
 
+cdef object _np_integer = np.integer
+
 # Python reports up to this many packets are processed holding the GIL: releasing it and
 # taking it back would cost more than the work.
 cdef Py_ssize_t _NOGIL_MAX_PACKETS = 256
@@ -685,6 +687,8 @@ cdef class GccEstimator:
         cdef Py_ssize_t n, bad = 0
         cdef int64_t now = -1, out = 0
         cdef const int64_t* pp = NULL
+        if type(now_us) is not int and isinstance(now_us, _np_integer):
+            now_us = int(now_us)                  # a numpy integer scalar (an array element)
         if type(now_us) is int:
             now = PyLong_AsLongLongAndOverflow(now_us, &overflow)
             if overflow or (self.st.last_now_us != INT64_MIN and now < self.st.last_now_us):
