@@ -154,6 +154,7 @@ cdef class Link:
                 and self.queue_kind != QUEUE_DROPTAIL):
             raise InputError("fifo_engine: only for the infinite and droptail queues")
 
+    @cython.final
     cdef int _setup(self, object sched_owner, int64_t period_us, bint repeat,
                      object col_t_owner, object col_loss_owner, object col_delay_owner,
                      int queue_kind, int64_t limit_bytes, int64_t limit_packets,
@@ -223,6 +224,7 @@ cdef class Link:
         self._reset_state()
         return 0
 
+    @cython.final
     cdef void _reset_state(self) noexcept:
         # The running state of a fresh link (also the starting point of a clone).
         self.col_cursor_loss = 0
@@ -261,9 +263,11 @@ cdef class Link:
 
     # ------------------------------------------------------------------ opportunities
 
+    @cython.final
     cdef int64_t _opp_time(self) noexcept nogil:
         return self.base_us + self.sched[self.idx]
 
+    @cython.final
     cdef void _step(self) noexcept nogil:
         self.idx += 1
         if self.idx == self.n_sched:
@@ -273,6 +277,7 @@ cdef class Link:
             else:
                 self.finished = True
 
+    @cython.final
     cdef int64_t _count_le(self, int64_t t_us) noexcept nogil:
         # Number of opportunities (over every loop) whose time is <= t_us.
         cdef int64_t k, r, c
@@ -287,6 +292,7 @@ cdef class Link:
         c = k * self.n_sched + _bisect_right(self.sched, self.n_sched, r)
         return c
 
+    @cython.final
     cdef void _seek_after(self, int64_t t_us) noexcept nogil:
         # Burn (waste) every opportunity at or before t_us: the queue is empty through them.
         cdef int64_t g_now, g, loops
@@ -308,6 +314,7 @@ cdef class Link:
 
     # ------------------------------------------------------------------ buffers
 
+    @cython.final
     cdef int _q_push(self, int64_t tag, int64_t entry_us, int64_t size_bytes,
                      int64_t start_us) noexcept nogil:
         cdef Py_ssize_t new_cap, i, j
@@ -334,6 +341,7 @@ cdef class Link:
         self.q_bytes += size_bytes
         return 0
 
+    @cython.final
     cdef QPacket _q_pop(self) noexcept nogil:
         # Caller guarantees q_len > 0.
         cdef QPacket p = self.q[self.q_head]
@@ -342,6 +350,7 @@ cdef class Link:
         self.q_bytes -= p.size_bytes
         return p
 
+    @cython.final
     cdef int _settle(self, int64_t tag, int64_t arrival_us, int64_t settle_us) noexcept nogil:
         cdef Py_ssize_t new_cap, i, j
         cdef Settled* grown
@@ -375,6 +384,7 @@ cdef class Link:
 
     # ------------------------------------------------------------------ loss and delay
 
+    @cython.final
     cdef int _lost_on_entry(self, int64_t send_us) noexcept nogil:
         # Every loss draw happens for every offered packet, whatever the queue does, so the
         # random sequence depends only on the offered packets and the seed.
@@ -420,6 +430,7 @@ cdef class Link:
                 lost = 1
         return lost
 
+    @cython.final
     cdef Py_ssize_t _col_index(self, int64_t t, Py_ssize_t* cursor) noexcept nogil:
         cdef Py_ssize_t i = cursor[0]
         if i >= self.n_col or self.col_t_us[i] > t:
@@ -432,6 +443,7 @@ cdef class Link:
         cursor[0] = i
         return i
 
+    @cython.final
     cdef int64_t _arrival(self, int64_t depart_us) noexcept nogil:
         cdef int64_t a = depart_us + self.exit_delay_us
         cdef int64_t t
@@ -448,6 +460,7 @@ cdef class Link:
         self.last_arrival_us = a
         return a
 
+    @cython.final
     cdef bint _good_with(self, int64_t size_bytes, int64_t size_packets) noexcept nogil:
         if self.limit_bytes > 0 and size_bytes > self.limit_bytes:
             return False
@@ -457,6 +470,7 @@ cdef class Link:
 
     # ------------------------------------------------------------------ contract
 
+    @cython.final
     cdef int c_enqueue(self, int64_t send_us, int64_t size_bytes, int64_t tag) noexcept nogil:
         cdef int64_t entry
         if size_bytes < 1:
@@ -481,6 +495,7 @@ cdef class Link:
                 return 1
         return 0
 
+    @cython.final
     cdef Py_ssize_t c_advance(self, int64_t until_us, int64_t* tag_out, int64_t* arrival_us_out,
                               Py_ssize_t cap) noexcept nogil:
         cdef int64_t limit
@@ -506,6 +521,7 @@ cdef class Link:
             self._rationalize(limit)
         return self._pop_out(limit, tag_out, arrival_us_out, cap)
 
+    @cython.final
     cdef Py_ssize_t _pop_out(self, int64_t limit_us, int64_t* tag_out, int64_t* arrival_us_out,
                              Py_ssize_t cap) noexcept nogil:
         # Hand out settled packets in settling order, those settled at or before limit_us.
@@ -522,6 +538,7 @@ cdef class Link:
             self.out_len -= 1
         return n
 
+    @cython.final
     cdef int64_t c_capacity_bps(self, int64_t t0_us, int64_t t1_us) noexcept nogil:
         cdef int64_t n_opps
         t0_us = min(max(t0_us, -self.horizon_us), self.horizon_us)
@@ -532,11 +549,13 @@ cdef class Link:
         return <int64_t>((<double>n_opps * <double>(OPP_BYTES * 8) * 1e6)
                          / <double>(t1_us - t0_us))
 
+    @cython.final
     cdef int64_t c_queued_bytes(self) noexcept nogil:
         return self.q_bytes
 
     # ------------------------------------------------------------------ FIFO engine
 
+    @cython.final
     cdef int _enqueue_fifo(self, int64_t entry_us, int64_t size_bytes, int64_t tag) noexcept nogil:
         cdef int64_t left, t, used, start, budget
         cdef bint have_start = False
@@ -595,6 +614,7 @@ cdef class Link:
 
     # ------------------------------------------------------------------ event engine
 
+    @cython.final
     cdef int _enqueue_events(self, int64_t entry_us, int64_t size_bytes,
                              int64_t tag) noexcept nogil:
         cdef QPacket p
@@ -616,6 +636,7 @@ cdef class Link:
             return 1
         return 0
 
+    @cython.final
     cdef void _rationalize(self, int64_t t_us) noexcept nogil:
         # Mahimahi's LinkQueue::rationalize: use every opportunity at or before t_us.
         cdef int64_t ot, budget, amount
@@ -644,6 +665,7 @@ cdef class Link:
         if self.finished:
             self._settle_rest_as_lost()
 
+    @cython.final
     cdef void _settle_rest_as_lost(self) noexcept nogil:
         cdef QPacket p
         if self.transit_left_bytes > 0:
@@ -653,12 +675,14 @@ cdef class Link:
             p = self._q_pop()
             self._settle(p.tag, -1, self.end_us)
 
+    @cython.final
     cdef QPacket _dequeue(self, int64_t now_us) noexcept nogil:
         # Caller guarantees q_len > 0.
         if self.queue_kind != QUEUE_CODEL:
             return self._q_pop()
         return self._codel_dequeue(now_us)
 
+    @cython.final
     cdef QPacket _codel_dodequeue(self, int64_t now_ms, bint* ok_to_drop) noexcept nogil:
         # Mahimahi's CODELPacketQueue::dodequeue, in whole milliseconds as Mahimahi keeps time.
         cdef QPacket p = self._q_pop()
@@ -677,11 +701,13 @@ cdef class Link:
                 ok_to_drop[0] = True
         return p
 
+    @cython.final
     cdef int64_t _codel_control_law(self, int64_t t_ms, uint32_t count) noexcept nogil:
         if count == 0:
             count = 1
         return t_ms + <int64_t>(<double>self.codel_interval_ms / sqrt(<double>count))
 
+    @cython.final
     cdef QPacket _codel_dequeue(self, int64_t now_us) noexcept nogil:
         # Mahimahi's CODELPacketQueue::dequeue. As there, the packet handed to the link is
         # the head; the packets dropped are the ones dequeued after it.
@@ -719,6 +745,7 @@ cdef class Link:
             self.codel_lastcount = self.codel_count
         return head
 
+    @cython.final
     cdef void _drain(self) noexcept nogil:
         # Serve the queue until it is empty (no new packets arrive): for provisional answers.
         cdef int64_t t
@@ -728,6 +755,7 @@ cdef class Link:
         if self.finished:
             self._settle_rest_as_lost()
 
+    @cython.final
     cdef Link _clone(self):
         cdef Link c = Link.__new__(Link)
         c._setup(self._sched_owner, self.period_us, self.repeat, self._col_owner[0],
