@@ -746,9 +746,14 @@ cdef class GccEstimator:
                 held += 1
             if held == 4:
                 pp = <const int64_t*>views[3].buf
-            with nogil:
+            if n <= _NOGIL_MAX_PACKETS:
                 out = self._take(<const int64_t*>views[0].buf, <const int64_t*>views[1].buf,
                                  <const int64_t*>views[2].buf, pp, n, now, &bad)
+            else:
+                with nogil:
+                    out = self._take(<const int64_t*>views[0].buf,
+                                     <const int64_t*>views[1].buf,
+                                     <const int64_t*>views[2].buf, pp, n, now, &bad)
         finally:
             _release(views, held)
         if bad >= 0:
