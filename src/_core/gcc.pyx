@@ -554,7 +554,7 @@ cdef class GccEstimator:
     cdef int64_t _feed(self, const int64_t* send_us, const int64_t* arrival_us,
                        const int64_t* size_bytes, const int32_t* probe_cluster_id,
                        Py_ssize_t n, int64_t now_us, bint final) noexcept nogil:
-        cdef Py_ssize_t base, i
+        cdef Py_ssize_t base = 0, i
         cdef ReportBuf* b
         cdef bint merge
         if n < 0 or send_us == NULL or arrival_us == NULL or size_bytes == NULL:
