@@ -907,10 +907,16 @@ cdef Py_ssize_t _find_element(const uint8_t[::1] p, Py_ssize_t start, Py_ssize_t
     return found
 
 
-def rtp_read_extension(packet, int ext_id):
+def _ext_id(v):
+    v = _check_u("ext_id", v, 8)
+    if v < 1:
+        raise InputError("ext_id: 0 is not an extension id (1..255)")
+    return v
+
+
+def rtp_read_extension(packet, ext_id_obj):
     """The data of header extension element ``ext_id`` (bytes), or None when absent."""
-    if ext_id < 1 or ext_id > 255:
-        raise InputError(f"ext_id: {ext_id} is outside 1..255")
+    cdef int ext_id = _ext_id(ext_id_obj)
     mv = _bytes_view("RTP packet", packet)
     cdef const uint8_t[::1] p = mv
     cdef Py_ssize_t start = 0, length = 0, elen = 0, used = 0, at
@@ -925,10 +931,9 @@ def rtp_read_extension(packet, int ext_id):
     return bytes(p[at:at + elen])
 
 
-def rtp_transport_seq(packet, int ext_id):
+def rtp_transport_seq(packet, ext_id_obj):
     """The transport-wide sequence number in ``packet`` (element ``ext_id``), or -1."""
-    if ext_id < 1 or ext_id > 255:
-        raise InputError(f"ext_id: {ext_id} is outside 1..255")
+    cdef int ext_id = _ext_id(ext_id_obj)
     mv = _bytes_view("RTP packet", packet)
     cdef const uint8_t[::1] p = mv
     cdef Py_ssize_t start = 0, length = 0, elen = 0, used = 0, at
@@ -946,17 +951,15 @@ def rtp_transport_seq(packet, int ext_id):
     return _rd16(p, at)
 
 
-def rtp_write_transport_seq(packet, int ext_id, int seq):
+def rtp_write_transport_seq(packet, ext_id_obj, seq_obj):
     """Return ``packet`` with element ``ext_id`` set to ``seq`` (added when absent).
 
     An existing two-byte element is overwritten in place; otherwise the element is
     appended to the extension block (one-byte form when the block is one-byte or absent
     and ``ext_id`` <= 14, two-byte form otherwise), which grows by whole 32-bit words.
     """
-    if ext_id < 1 or ext_id > 255:
-        raise InputError(f"ext_id: {ext_id} is outside 1..255")
-    if seq < 0 or seq > 0xFFFF:
-        raise InputError(f"seq: {seq} is outside 0..65535")
+    cdef int ext_id = _ext_id(ext_id_obj)
+    cdef int seq = _check_u("seq", seq_obj, 16)
     mv = _bytes_view("RTP packet", packet)
     cdef const uint8_t[::1] p = mv
     cdef Py_ssize_t start = 0, length = 0, elen = 0, used = 0, at, n = p.shape[0]

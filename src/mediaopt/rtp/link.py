@@ -10,6 +10,7 @@ with a real RTP stack: wrap the function that puts datagrams on the wire.
 from __future__ import annotations
 
 import asyncio
+import collections
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +62,9 @@ class RealtimeLink:
         self._overhead = int(overhead_bytes)
         self._last_us = 0
         self._closed = False
+        # FIFO links deliver in order: one timer for the head of the queue keeps it so
+        self._in_flight: collections.deque[tuple[int, bytes, int]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
         self.sent = 0
         self.delivered = 0
         self.dropped = 0
@@ -81,13 +85,28 @@ class RealtimeLink:
         if arrival < 0:
             self.dropped += 1
             return False
-        delay_s = max(0.0, (arrival - self.clock.now_us()) / 1e6)
-        loop.call_later(delay_s, self._arrive, datagram, size, arrival)
+        self._in_flight.append((arrival, datagram, size))
+        if self._timer is None:
+            self._arm(loop)
         return True
 
-    def _arrive(self, datagram: bytes, size: int, arrival_us: int) -> None:
+    def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        head = self._in_flight[0][0]
+        self._timer = loop.call_later(max(0.0, (head - self.clock.now_us()) / 1e6), self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
         if self._closed:
+            self._in_flight.clear()
             return
+        now = self.clock.now_us()
+        while self._in_flight and self._in_flight[0][0] <= now:
+            arrival, datagram, size = self._in_flight.popleft()
+            self._arrive(datagram, size, arrival)
+        if self._in_flight:
+            self._arm(asyncio.get_running_loop())
+
+    def _arrive(self, datagram: bytes, size: int, arrival_us: int) -> None:
         if self._on_arrival is not None:
             self._on_arrival(datagram, arrival_us)
         self.delivered += 1
@@ -103,6 +122,10 @@ class RealtimeLink:
     def close(self) -> None:
         """Drop everything still in flight; later datagrams are dropped too."""
         self._closed = True
+        self._in_flight.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     @property
     def stats(self) -> dict[str, int]:

@@ -86,29 +86,24 @@ class CongestionControlFeedback:
                                               arrival_offset_us, e))
 
     def to_bytes(self) -> bytes:
-        """Serialize as libwebrtc's ``CongestionControlFeedback::Create`` does."""
-        offsets = self.arrival_offset_us
-        # reserved codes survive the round trip
-        offsets = np.where(self.received & (self.ato == ATO_UNAVAILABLE), -2, offsets)
-        data = rtp_wire.ccfb_encode(self.sender_ssrc, self.report_timestamp,
-                                    self.ssrc.astype(np.int64), self.seq.astype(np.int64),
-                                    offsets, self.ecn.astype(np.int64))
-        if np.any(self.received & (self.ato == ATO_OVER_RANGE)):
-            fb = bytearray(data)
-            # patch the over-range codes (To13bitAto never produces them from a time)
-            pos, k = 8, 0
-            while pos + 8 < len(fb) - 4:
-                num = int.from_bytes(fb[pos + 6:pos + 8], "big")
-                pos += 8
-                for _ in range(num):
-                    if self.received[k] and self.ato[k] == ATO_OVER_RANGE:
-                        word = 0x8000 | (int(self.ecn[k]) << 13) | ATO_OVER_RANGE
-                        fb[pos:pos + 2] = word.to_bytes(2, "big")
-                    pos += 2
-                    k += 1
-                pos += 2 if num % 2 else 0
-            data = bytes(fb)
-        return data
+        """Serialize as libwebrtc's ``CongestionControlFeedback::Create`` does (the 13-bit
+        codes are written as held, so parse -> to_bytes is byte-identical)."""
+        offsets = np.where(self.received, 0, -1)
+        data = bytearray(rtp_wire.ccfb_encode(self.sender_ssrc, self.report_timestamp,
+                                              self.ssrc.astype(np.int64),
+                                              self.seq.astype(np.int64), offsets,
+                                              self.ecn.astype(np.int64)))
+        words = (0x8000 | (self.ecn.astype(np.uint32) << 13) | self.ato).astype(">u2")
+        pos, k = 8, 0
+        while pos + 8 < len(data) - 4:
+            num = int.from_bytes(data[pos + 6:pos + 8], "big")
+            pos += 8
+            block = words[k:k + num].copy()
+            block[~self.received[k:k + num]] = 0
+            data[pos:pos + 2 * num] = block.tobytes()
+            pos += 2 * num + (2 if num % 2 else 0)
+            k += num
+        return bytes(data)
 
     @property
     def arrival_offset_us(self) -> npt.NDArray[np.int64]:
