@@ -199,6 +199,7 @@ class MediaoptBridge:
         clock: MonotonicClock | None = None,
         on_health: Callable[[FeedbackHealth], Any] | None = None,
         arrival_us_of: Callable[[int], int | None] | None = None,
+        max_probe_delay_ms: float = 50.0,
     ) -> None:
         self.pc = pc
         self._arrival_us_of = arrival_us_of
@@ -210,7 +211,11 @@ class MediaoptBridge:
         self.adaptation = mediaopt.Adaptation(self.policy, max_width, max_height, max_fps)
         self.adapter = FeedbackAdapter()
         self.generator = FeedbackGenerator("transport-cc", interval_ms=feedback_interval_ms)
-        self.pacer = Pacer(now_us=self.clock.now_us(), padding_packet_bytes=256)
+        # an asyncio loop shared with aiortc's media work is often 10-30 ms late where
+        # libwebrtc's pacer thread is not: allow probe bursts that late (the field trial
+        # WebRTC-Bwe-ProbingBehavior/max_probe_delay) rather than drop the clusters
+        self.pacer = Pacer(now_us=self.clock.now_us(), padding_packet_bytes=256,
+                           max_probe_delay_ms=max_probe_delay_ms)
         self.driver = PacerDriver(self.pacer, self._send_released, self.clock)
         self.stats = BridgeStats()
         self.settings: mediaopt.EncoderSettings | None = None
@@ -231,6 +236,7 @@ class MediaoptBridge:
         self._last_ts = 0
         self._closed = False
         self._started = False
+        self._control_started = False
         self._wrap_signaling()
 
     # ------------------------------------------------------------------ signaling
@@ -299,6 +305,8 @@ class MediaoptBridge:
             if self._closed or _is_rtcp(data) or self.ext_id is None or not self.remote_supports:
                 await orig_send(data)
                 return
+            if not self._control_started:
+                self._start_control()
             kind = PacketKind.VIDEO
             ssrc = int.from_bytes(data[8:12], "big") if len(data) >= 12 else 0
             if ssrc in self._audio_ssrcs:
@@ -349,8 +357,14 @@ class MediaoptBridge:
         self._started = True
         loop = asyncio.get_running_loop()
         self.driver.start()
-        self._tasks.append(loop.create_task(self._control_loop()))
         self._tasks.append(loop.create_task(self._feedback_loop()))
+
+    def _start_control(self) -> None:
+        # GoogCC starts (and asks for its initial probes) when media starts to flow, as
+        # libwebrtc's controller does once the transport is writable
+        if not self._control_started and not self._closed:
+            self._control_started = True
+            self._tasks.append(asyncio.get_running_loop().create_task(self._control_loop()))
 
     # ------------------------------------------------------------------ send side
 
@@ -413,7 +427,15 @@ class MediaoptBridge:
 
     async def _control_loop(self) -> None:
         next_adapt = 0
+        first = True
         while not self._closed:
+            if first:
+                first = False
+                now = self.clock.now_us()
+                # the first tick asks for the initial probes; queue them before the first
+                # packet is released so the prober sees it
+                self.estimator.process(now)
+                self.pacer.add_probes(self.estimator.pop_probes(now), now)
             now = self.clock.now_us()
             est = self.estimator
             est.process(now)

@@ -58,6 +58,8 @@ class Pacer:
 
     ``padding_packet_bytes`` is the on-wire size of one padding packet the sender makes;
     ``can_pad=False`` when it cannot make any (probes then use media only).
+    ``max_probe_delay_ms`` is libwebrtc's ``WebRTC-Bwe-ProbingBehavior/max_probe_delay``
+    (10 ms): a probe cluster whose next burst is later than this is dropped.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class Pacer:
         drain_large_queues: bool = True,
         padding_packet_bytes: int = 256,
         can_pad: bool = True,
+        max_probe_delay_ms: float = 10.0,
     ) -> None:
         t = check_int("now_us", now_us, min_value=0, max_value=_MAX_TIME_US - 1)
         b = check_float("burst_interval_ms", burst_interval_ms, min_value=0.0, max_value=1000.0)
@@ -76,8 +79,10 @@ class Pacer:
                         max_value=60_000.0)
         pb = check_int("padding_packet_bytes", padding_packet_bytes, min_value=16,
                        max_value=1500)
+        md = check_float("max_probe_delay_ms", max_probe_delay_ms, min_value=0.0,
+                         max_value=1000.0)
         self._core = PacerCore(t, int(b * 1000), int(q * 1000), bool(drain_large_queues),
-                               False, pb)
+                               False, pb, 200, int(md * 1000))
         self._core.set_can_pad(bool(can_pad), pb)
         self._packets: dict[int, Any] = {}
         self._next_handle = 0
