@@ -27,6 +27,7 @@ from aiortc import RTCPeerConnection, VideoStreamTrack
 from av import VideoFrame
 
 from mediaopt import traces
+from mediaopt._atomic import write_text
 from mediaopt.errors import InputError
 from mediaopt.integrations.aiortc import equip
 from mediaopt.rtp import MonotonicClock, RealtimeLink, read_transport_seq
@@ -237,8 +238,7 @@ def main(argv: list[str] | None = None) -> int:
           f"used {result['feedback_used']}; on_feedback p50 {result['on_feedback_us_p50']} us "
           f"p99 {result['on_feedback_us_p99']} us")
     if args.json_out:
-        with open(args.json_out, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
+        write_text(args.json_out, json.dumps(result, indent=1))
     return 0
 
 
