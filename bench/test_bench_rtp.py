@@ -35,8 +35,9 @@ def _feedback() -> bytes:
 
 
 def _nack_like(size: int) -> bytes:
-    body = struct.pack("!LL", 1, 2) + b"".join(struct.pack("!HH", i * 17, 0)
-                                               for i in range((size - 12) // 4))
+    body = struct.pack("!LL", 1, 2) + b"".join(
+        struct.pack("!HH", i * 17, 0) for i in range((size - 12) // 4)
+    )
     return struct.pack("!BBH", 0x81, 205, len(body) // 4) + body
 
 
@@ -82,9 +83,14 @@ def test_bench_transport_cc_parse(benchmark):
     t_ours = measured_seconds(benchmark, ours)
     t_peer = best_of(theirs)
     ratio = t_peer / t_ours
-    benchmark.extra_info.update({"bytes": len(data), "us_per_parse": t_ours / REPS * 1e6,
-                                 "aiortc_us_per_parse": t_peer / REPS * 1e6,
-                                 "ratio_vs_aiortc": ratio})
+    benchmark.extra_info.update(
+        {
+            "bytes": len(data),
+            "us_per_parse": t_ours / REPS * 1e6,
+            "aiortc_us_per_parse": t_peer / REPS * 1e6,
+            "ratio_vs_aiortc": ratio,
+        }
+    )
     assert ratio >= (0.5 if smoke() else 1.0)
 
 

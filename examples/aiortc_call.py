@@ -61,7 +61,7 @@ class ConsultationTrack(VideoStreamTrack):
         if wait > 0:
             await asyncio.sleep(wait)
         ox, oy = (n * 2) % WIDTH, (n // 2) % HEIGHT
-        y = self._room[oy:oy + HEIGHT, ox:ox + WIDTH] + self._noise[n % 8]
+        y = self._room[oy : oy + HEIGHT, ox : ox + WIDTH] + self._noise[n % 8]
         cx, cy = WIDTH / 2 + 80 * np.sin(n / 40), HEIGHT / 2 + 30 * np.sin(n / 55)
         face = ((self._xx - cx) / 90) ** 2 + ((self._yy - cy) / 120) ** 2 < 1
         y = np.where(face, 180 + self._noise[(n + 3) % 8], y).astype(np.uint8)
@@ -107,19 +107,25 @@ async def consume(track: Any) -> None:
     try:
         while True:
             await track.recv()
-    except Exception:  # noqa: BLE001 - the track ends with the call
+    except Exception:
         return
 
 
-async def run_call(duration_s: float, schedule: list[tuple[float, float]], policy: str,
-                   delay_ms: float = 20.0, queue_ms: float = 300.0) -> dict[str, Any]:
+async def run_call(
+    duration_s: float,
+    schedule: list[tuple[float, float]],
+    policy: str,
+    delay_ms: float = 20.0,
+    queue_ms: float = 300.0,
+) -> dict[str, Any]:
     """Run one call and return the results (see the module docstring)."""
     sender_pc, receiver_pc = RTCPeerConnection(), RTCPeerConnection()
     clock = MonotonicClock()
     # receive timestamps as a network card would take them: when the link delivers
     arrivals: dict[int, int] = {}
-    tx = equip(sender_pc, policy=policy, max_width=WIDTH, max_height=HEIGHT, max_fps=FPS,
-               clock=clock)
+    tx = equip(
+        sender_pc, policy=policy, max_width=WIDTH, max_height=HEIGHT, max_fps=FPS, clock=clock
+    )
     rx = equip(receiver_pc, policy=policy, clock=clock, arrival_us_of=arrivals.pop)
     source = ConsultationTrack()
     sender_pc.addTrack(tx.adapt_track(source))
@@ -135,8 +141,12 @@ async def run_call(duration_s: float, schedule: list[tuple[float, float]], polic
 
     def stamp(datagram: bytes, arrival_us: int) -> None:
         # the RTP header (with its extensions) is in the clear in SRTP
-        if tx.ext_id is not None and len(datagram) >= 12 and 128 <= datagram[0] < 192 \
-                and not 192 <= datagram[1] <= 208:
+        if (
+            tx.ext_id is not None
+            and len(datagram) >= 12
+            and 128 <= datagram[0] < 192
+            and not 192 <= datagram[1] <= 208
+        ):
             with contextlib.suppress(InputError):
                 seq = read_transport_seq(datagram, tx.ext_id)
                 if seq is not None:
@@ -147,10 +157,23 @@ async def run_call(duration_s: float, schedule: list[tuple[float, float]], polic
     # the link's time zero is the clock's: shift the schedule to start now
     shifted = [(0.0, schedule[0][1])] + [(t + t_start, k) for t, k in schedule[1:]]
     trace = traces.steps(shifted, duration_s=max(duration_s, schedule[-1][0] + 1) + 60)
-    forward = RealtimeLink(trace, lambda d: None, clock=link_clock, on_arrival=stamp,
-                           one_way_delay_ms=delay_ms, queue_ms=queue_ms, seed=0)
-    reverse = RealtimeLink(traces.constant(10_000, 60), lambda d: None, clock=link_clock,
-                           one_way_delay_ms=delay_ms, queue_ms=queue_ms, seed=1)
+    forward = RealtimeLink(
+        trace,
+        lambda d: None,
+        clock=link_clock,
+        on_arrival=stamp,
+        one_way_delay_ms=delay_ms,
+        queue_ms=queue_ms,
+        seed=0,
+    )
+    reverse = RealtimeLink(
+        traces.constant(10_000, 60),
+        lambda d: None,
+        clock=link_clock,
+        one_way_delay_ms=delay_ms,
+        queue_ms=queue_ms,
+        seed=1,
+    )
     shape(sender_pc, forward)
     shape(receiver_pc, reverse)
     await sender_pc.setRemoteDescription(receiver_pc.localDescription)
@@ -166,19 +189,21 @@ async def run_call(duration_s: float, schedule: list[tuple[float, float]], polic
         await asyncio.sleep(max(0.0, t_next - now_s))
         t = link_clock.now_us() / 1e6 - t_start
         sent = tx.pacer.sent_bytes
-        timeline.append({
-            "t_s": round(t, 3),
-            "capacity_kbps": capacity_at(schedule, t),
-            "target_kbps": round(tx.target_bps / 1000, 1),
-            "sent_kbps": round((sent - last_bytes) * 8 / max(t - last_t, 1e-3) / 1000, 1),
-            "rtt_ms": round(tx.estimator.rtt_us / 1000, 1),
-            "delay_based_kbps": round(tx.estimator.delay_based_bps / 1000, 1),
-            "acked_kbps": round((tx.estimator.acknowledged_bps or 0) / 1000, 1),
-            "loss_based_state": tx.estimator.loss_based_state,
-            "in_alr": tx.estimator.in_alr,
-            "encoder_kbps": round((tx.settings.bitrate_bps if tx.settings else 0) / 1000, 1),
-            "pacer_queue_ms": round(tx.pacer.expected_queue_ms(0), 1),
-        })
+        timeline.append(
+            {
+                "t_s": round(t, 3),
+                "capacity_kbps": capacity_at(schedule, t),
+                "target_kbps": round(tx.target_bps / 1000, 1),
+                "sent_kbps": round((sent - last_bytes) * 8 / max(t - last_t, 1e-3) / 1000, 1),
+                "rtt_ms": round(tx.estimator.rtt_us / 1000, 1),
+                "delay_based_kbps": round(tx.estimator.delay_based_bps / 1000, 1),
+                "acked_kbps": round((tx.estimator.acknowledged_bps or 0) / 1000, 1),
+                "loss_based_state": tx.estimator.loss_based_state,
+                "in_alr": tx.estimator.in_alr,
+                "encoder_kbps": round((tx.settings.bitrate_bps if tx.settings else 0) / 1000, 1),
+                "pacer_queue_ms": round(tx.pacer.expected_queue_ms(0), 1),
+            }
+        )
         last_bytes, last_t = sent, t
         t_next += step
 
@@ -203,8 +228,11 @@ async def run_call(duration_s: float, schedule: list[tuple[float, float]], polic
         "probe_bytes": tx.pacer.probe_sent_bytes,
         "rtcp_passed_to_aiortc": tx.stats.rtcp_passed_to_aiortc,
         "aiortc_remote_inbound_reports": len(remote_inbound),
-        "aiortc_rtt_ms": (round(remote_inbound[0].roundTripTime * 1000, 1)
-                          if remote_inbound and remote_inbound[0].roundTripTime else None),
+        "aiortc_rtt_ms": (
+            round(remote_inbound[0].roundTripTime * 1000, 1)
+            if remote_inbound and remote_inbound[0].roundTripTime
+            else None
+        ),
         "feedback_health": tx.health().status.value,
         "link": forward.stats,
         "extension_id": tx.ext_id,
@@ -228,15 +256,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queue-ms", type=float, default=300.0)
     ap.add_argument("--json", dest="json_out", default=None)
     args = ap.parse_args(argv)
-    result = asyncio.run(run_call(args.duration_s, parse_schedule(args.schedule), args.policy,
-                                  args.delay_ms, args.queue_ms))
+    result = asyncio.run(
+        run_call(
+            args.duration_s,
+            parse_schedule(args.schedule),
+            args.policy,
+            args.delay_ms,
+            args.queue_ms,
+        )
+    )
     for row in result["timeline"][1::2]:
-        print(f"{row['t_s']:6.1f} s  capacity {row['capacity_kbps']:6.0f}  target "
-              f"{row['target_kbps']:7.1f}  sent {row['sent_kbps']:7.1f} kbit/s  rtt "
-              f"{row['rtt_ms']:5.1f} ms")
-    print(f"feedback sent {result['feedback_sent']} received {result['feedback_received']} "
-          f"used {result['feedback_used']}; on_feedback p50 {result['on_feedback_us_p50']} us "
-          f"p99 {result['on_feedback_us_p99']} us")
+        print(
+            f"{row['t_s']:6.1f} s  capacity {row['capacity_kbps']:6.0f}  target "
+            f"{row['target_kbps']:7.1f}  sent {row['sent_kbps']:7.1f} kbit/s  rtt "
+            f"{row['rtt_ms']:5.1f} ms"
+        )
+    print(
+        f"feedback sent {result['feedback_sent']} received {result['feedback_received']} "
+        f"used {result['feedback_used']}; on_feedback p50 {result['on_feedback_us_p50']} us "
+        f"p99 {result['on_feedback_us_p99']} us"
+    )
     if args.json_out:
         write_text(args.json_out, json.dumps(result, indent=1))
     return 0

@@ -13,20 +13,31 @@ import pytest
 
 pytest.importorskip("aiortc")
 
-import mediaopt as mo  # noqa: E402
-from mediaopt.integrations.aiortc import extension_id, munge_sdp, rtx_payload_types  # noqa: E402
-from mediaopt.rtp import TRANSPORT_WIDE_CC_URI, RealtimeLink  # noqa: E402
+import mediaopt as mo
+from mediaopt.integrations.aiortc import extension_id, munge_sdp, rtx_payload_types
+from mediaopt.rtp import TRANSPORT_WIDE_CC_URI, RealtimeLink
 
 ROOT = Path(__file__).resolve().parents[1]
 
-OFFER = "\r\n".join([
-    "v=0", "o=- 1 1 IN IP4 0.0.0.0", "s=-", "t=0 0",
-    "m=video 9 UDP/TLS/RTP/SAVPF 97 98",
-    "a=mid:0",
-    "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
-    "a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
-    "a=rtpmap:97 VP8/90000", "a=rtcp-fb:97 nack", "a=rtcp-fb:97 nack pli",
-    "a=rtcp-fb:97 goog-remb", "a=rtpmap:98 rtx/90000", "a=fmtp:98 apt=97", ""])
+OFFER = "\r\n".join(
+    [
+        "v=0",
+        "o=- 1 1 IN IP4 0.0.0.0",
+        "s=-",
+        "t=0 0",
+        "m=video 9 UDP/TLS/RTP/SAVPF 97 98",
+        "a=mid:0",
+        "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid",
+        "a=extmap:3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time",
+        "a=rtpmap:97 VP8/90000",
+        "a=rtcp-fb:97 nack",
+        "a=rtcp-fb:97 nack pli",
+        "a=rtcp-fb:97 goog-remb",
+        "a=rtpmap:98 rtx/90000",
+        "a=fmtp:98 apt=97",
+        "",
+    ]
+)
 
 
 def test_munge_adds_extension_and_transport_cc():
@@ -47,7 +58,7 @@ def test_realtime_link_delays_and_shapes():
         tr = mo.traces.constant(800, 10)
         link = RealtimeLink(tr, lambda d: got.append(d), one_way_delay_ms=30, queue_ms=500)
         for i in range(10):
-            link.send(bytes([i]) * 972)   # 1000 bytes with the UDP/IP overhead
+            link.send(bytes([i]) * 972)  # 1000 bytes with the UDP/IP overhead
         await asyncio.sleep(0.4)
         return link
 
@@ -63,9 +74,24 @@ def test_live_call_over_the_bottleneck(tmp_path):
     out = tmp_path / "call.json"
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "aiortc_call.py"), "--duration-s", "45",
-         "--schedule", "0:2000,20:400,30:2000", "--policy", "consult", "--json", str(out)],
-        capture_output=True, text=True, timeout=150, env=env, cwd=ROOT)
+        [
+            sys.executable,
+            str(ROOT / "examples" / "aiortc_call.py"),
+            "--duration-s",
+            "45",
+            "--schedule",
+            "0:2000,20:400,30:2000",
+            "--policy",
+            "consult",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        env=env,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     r = json.loads(out.read_text())
     tl = r["timeline"]

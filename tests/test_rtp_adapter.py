@@ -11,7 +11,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from mediaopt.rtp import CongestionControlFeedback, FeedbackAdapter, FeedbackStatus, TransportFeedback
+from mediaopt.rtp import (
+    CongestionControlFeedback,
+    FeedbackAdapter,
+    FeedbackStatus,
+    TransportFeedback,
+)
 
 NOW_US = 1_234_000  # TimeNow()
 
@@ -46,8 +51,12 @@ def compact_ntp(t_us: int) -> int:
 
 def twcc(pkts: list[Pkt]) -> TransportFeedback:
     got = [p for p in pkts if p.recv_us is not None]
-    fb, n = TransportFeedback.build(pkts[0].tseq & 0xFFFF, [p.tseq & 0xFFFF for p in got],
-                                    [p.recv_us for p in got], ref_us=pkts[0].recv_us or 0)
+    fb, n = TransportFeedback.build(
+        pkts[0].tseq & 0xFFFF,
+        [p.tseq & 0xFFFF for p in got],
+        [p.recv_us for p in got],
+        ref_us=pkts[0].recv_us or 0,
+    )
     assert n == len(got)
     return TransportFeedback.parse(fb.to_bytes())
 
@@ -55,8 +64,9 @@ def twcc(pkts: list[Pkt]) -> TransportFeedback:
 def ccfb(pkts: list[Pkt]) -> CongestionControlFeedback:
     sent_at = max(p.recv_us for p in pkts if p.recv_us is not None)
     off = [sent_at - p.recv_us if p.recv_us is not None else -1 for p in pkts]
-    f = CongestionControlFeedback.build(compact_ntp(sent_at), [p.ssrc for p in pkts],
-                                        [p.rtp_seq for p in pkts], off)
+    f = CongestionControlFeedback.build(
+        compact_ntp(sent_at), [p.ssrc for p in pkts], [p.rtp_seq for p in pkts], off
+    )
     return CongestionControlFeedback.parse(f.to_bytes())
 
 
@@ -84,8 +94,9 @@ def compare(truth: list[Pkt], r, tol_us: int = 0) -> None:
     (RFC 8888 arrival offsets are 1/1024 s)."""
     assert len(r) == len(truth)
     offset = None
-    for p, seq, send, arr, size in zip(truth, r.transport_seq, r.send_us, r.arrival_us,
-                                       r.size_bytes):
+    for p, seq, send, arr, size in zip(
+        truth, r.transport_seq, r.send_us, r.arrival_us, r.size_bytes, strict=False
+    ):
         assert (p.recv_us is not None) == (arr >= 0)
         if arr >= 0:
             d = p.recv_us - arr
@@ -116,14 +127,21 @@ def test_handles_dropped_packets(fmt):
     send_side_drop_before, receive_side_drop_after = 1, 3
     send_all(ad, [p for p in pkts if p.tseq >= send_side_drop_before])
     received = [p for p in pkts if p.tseq <= receive_side_drop_after]
-    compare(pkts[send_side_drop_before:receive_side_drop_after + 1],
-            process(ad, received, fmt), tol(fmt))
+    compare(
+        pkts[send_side_drop_before : receive_side_drop_after + 1],
+        process(ad, received, fmt),
+        tol(fmt),
+    )
 
 
 def test_handles_dropped_packets_from_an_ssrc(fmt):
     ad = FeedbackAdapter()
-    pkts = [Pkt(123, 1, 101, 100, 1_200_000, 100_000), Pkt(456, 2, 201, 100, 1_210_000),
-            Pkt(456, 3, 202, 100, 1_220_000), Pkt(123, 4, 102, 100, 1_230_000, 130_000)]
+    pkts = [
+        Pkt(123, 1, 101, 100, 1_200_000, 100_000),
+        Pkt(456, 2, 201, 100, 1_210_000),
+        Pkt(456, 3, 202, 100, 1_220_000),
+        Pkt(123, 4, 102, 100, 1_230_000, 130_000),
+    ]
     send_all(ad, pkts)
     r = process(ad, [pkts[0], pkts[3]], fmt)
     # RFC 8888 leaves the lost SSRC out; the adapter still reports its packets lost
@@ -133,8 +151,11 @@ def test_handles_dropped_packets_from_an_ssrc(fmt):
 def test_receive_time_wraps_both_ways(fmt):
     ad = FeedbackAdapter()
     high = 250 * (1 << 8) * ((1 << 23) - 1)
-    pkts = [Pkt(1, 0, 102, recv_us=high + 64_000), Pkt(1, 1, 103, recv_us=high - 64_000),
-            Pkt(1, 2, 104, recv_us=high)]
+    pkts = [
+        Pkt(1, 0, 102, recv_us=high + 64_000),
+        Pkt(1, 1, 103, recv_us=high - 64_000),
+        Pkt(1, 2, 104, recv_us=high),
+    ]
     send_all(ad, pkts)
     for p in pkts:
         r = process(ad, [p], fmt)
@@ -144,8 +165,11 @@ def test_receive_time_wraps_both_ways(fmt):
 
 def test_handles_arrival_reordering(fmt):
     ad = FeedbackAdapter()
-    pkts = [Pkt(1, 0, 101, 100, 200_000, 120_000), Pkt(1, 1, 102, 100, 210_000, 110_000),
-            Pkt(1, 2, 103, 100, 220_000, 100_000)]
+    pkts = [
+        Pkt(1, 0, 101, 100, 200_000, 120_000),
+        Pkt(1, 1, 102, 100, 210_000, 110_000),
+        Pkt(1, 2, 103, 100, 220_000, 100_000),
+    ]
     send_all(ad, pkts)
     compare(pkts, process(ad, pkts, fmt), tol(fmt))
 
@@ -185,8 +209,7 @@ def test_transport_packet_feedback_has_data_in_flight(fmt):
 
 def test_packets_in_lost_feedback_are_not_reported_as_lost(fmt):
     ad = FeedbackAdapter()
-    pkts = [Pkt(1, i, 100 + i, 100, 90_000 + 10_000 * i, 110_000 + 10_000 * i)
-            for i in range(1, 5)]
+    pkts = [Pkt(1, i, 100 + i, 100, 90_000 + 10_000 * i, 110_000 + 10_000 * i) for i in range(1, 5)]
     send_all(ad, pkts)
     process(ad, [pkts[0]], fmt)
     r3 = process(ad, [pkts[2]], fmt)
@@ -207,8 +230,11 @@ def test_handles_reordered_feedback_packets(fmt):
 
 def test_ccfb_reports_lost_packet_once():
     ad = FeedbackAdapter()
-    pkts = [Pkt(1, 1, 101, 100, 100_000, 200_000), Pkt(1, 2, 102, 100, 110_000),
-            Pkt(1, 3, 103, 100, 120_000, 210_000)]
+    pkts = [
+        Pkt(1, 1, 101, 100, 100_000, 200_000),
+        Pkt(1, 2, 102, 100, 110_000),
+        Pkt(1, 3, 103, 100, 120_000, 210_000),
+    ]
     send_all(ad, pkts)
     fb = ccfb(pkts)
     r = ad.on_feedback(fb, NOW_US)
@@ -221,8 +247,12 @@ def test_ccfb_reports_lost_packet_once():
 
 def test_ccfb_reports_implicitly_lost_packet_once():
     ad = FeedbackAdapter()
-    pkts = [Pkt(1, 1, 101, 100, 100_000), Pkt(2, 2, 201, 100, 110_000),
-            Pkt(1, 3, 102, 100, 120_000), Pkt(2, 4, 202, 100, 120_000)]
+    pkts = [
+        Pkt(1, 1, 101, 100, 100_000),
+        Pkt(2, 2, 201, 100, 110_000),
+        Pkt(1, 3, 102, 100, 120_000),
+        Pkt(2, 4, 202, 100, 120_000),
+    ]
     send_all(ad, pkts)
     pkts[0].recv_us, pkts[2].recv_us = 200_000, 220_000
     r = ad.on_feedback(ccfb([pkts[0], pkts[2]]), NOW_US)
@@ -284,12 +314,15 @@ def test_timestamp_deltas():
         recvs.append(recvs[-1] + d)
     last_send, last_recv = sends[-1] + large_pos + 1000, recvs[-1] + large_pos + 1000
     ad = FeedbackAdapter()
-    for i, s in enumerate(sends + [last_send]):
+    for i, s in enumerate([*sends, last_send]):
         ad.on_sent(i + 1, s, 1500)
-    fb, n = TransportFeedback.build(1, [1, 2, 3, 4, 5], recvs + [last_recv], ref_us=recvs[0])
+    fb, n = TransportFeedback.build(1, [1, 2, 3, 4, 5], [*recvs, last_recv], ref_us=recvs[0])
     assert n == 4
     r = ad.on_feedback(TransportFeedback.parse(fb.to_bytes()), NOW_US)
-    compare([Pkt(0, i + 1, 0, 1500, s, rv) for i, (s, rv) in enumerate(zip(sends, recvs))], r)
+    compare(
+        [Pkt(0, i + 1, 0, 1500, s, rv) for i, (s, rv) in enumerate(zip(sends, recvs, strict=True))],
+        r,
+    )
     r = ad.on_feedback(TransportFeedback.build(5, [5], [last_recv])[0], NOW_US)
     assert list(r.send_us) == [last_send]
 
@@ -298,8 +331,9 @@ def test_sequence_numbers_unwrap_across_65536():
     ad = FeedbackAdapter()
     for i in range(70_000):
         ad.on_sent(i & 0xFFFF, i * 100, 100)
-    fb, _ = TransportFeedback.build(69_998 & 0xFFFF, [69_998 & 0xFFFF, 69_999 & 0xFFFF],
-                                    [10_000_000, 10_001_000])
+    fb, _ = TransportFeedback.build(
+        69_998 & 0xFFFF, [69_998 & 0xFFFF, 69_999 & 0xFFFF], [10_000_000, 10_001_000]
+    )
     r = ad.on_feedback(fb, 8_000_000)
     assert list(r.transport_seq) == [69_998, 69_999]
     assert list(r.send_us) == [6_999_800, 6_999_900]
@@ -342,6 +376,7 @@ def test_report_feeds_the_estimator():
         ad.on_sent(i, 1000 + i * 5000, 1200)
     fb, _ = TransportFeedback.build(0, list(range(20)), [50_000 + i * 5000 for i in range(20)])
     r = ad.on_feedback(fb, 200_000)
-    target = est.on_feedback(r.send_us, r.arrival_us, r.size_bytes, r.feedback_us,
-                             r.probe_cluster_id)
+    target = est.on_feedback(
+        r.send_us, r.arrival_us, r.size_bytes, r.feedback_us, r.probe_cluster_id
+    )
     assert target > 0 and np.all(np.diff(r.arrival_us) == 5000)

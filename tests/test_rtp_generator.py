@@ -3,12 +3,11 @@ and congestion_control_feedback_generator_unittest.cc re-expressed."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from mediaopt.errors import InputError
 from mediaopt.rtp import CongestionControlFeedback, FeedbackGenerator, TransportFeedback
-from mediaopt.rtp.transport_cc import BASE_TICK_US, TIME_WRAP_US
+from mediaopt.rtp.transport_cc import TIME_WRAP_US
 
 MEDIA_SSRC = 456
 BASE_SEQ = 10
@@ -85,8 +84,11 @@ def test_sends_fragmented_feedback():
     g.packet(BASE_SEQ + 1, BASE_TIME + too_large)
     fb1, fb2 = g.process()
     assert (fb1.base_seq, seqs(fb1), times(fb1)) == (BASE_SEQ, [BASE_SEQ], [BASE_TIME])
-    assert (fb2.base_seq, seqs(fb2), times(fb2)) == (BASE_SEQ + 1, [BASE_SEQ + 1],
-                                                     [BASE_TIME + too_large])
+    assert (fb2.base_seq, seqs(fb2), times(fb2)) == (
+        BASE_SEQ + 1,
+        [BASE_SEQ + 1],
+        [BASE_TIME + too_large],
+    )
 
 
 def test_handles_reordering_and_wrap():

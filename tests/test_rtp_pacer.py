@@ -4,6 +4,7 @@ and bitrate_prober_unittest.cc scenarios, re-expressed with their numbers)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -55,7 +56,7 @@ def test_paces_at_the_rate_without_burst():
     sent = drain(p, 0, 200_000)
     assert len(sent) == 40
     ts = [t for t, _ in sent]
-    gaps = {b - a for a, b in zip(ts, ts[1:])}
+    gaps = {b - a for a, b in itertools.pairwise(ts)}
     assert gaps <= {2500, 2499, 2501}
 
 
@@ -86,8 +87,7 @@ def test_probe_cluster():
     # bursts of bitrate x 2 ms, done after min probes and min bytes; padding tagged
     p = Pacer()
     p.set_rates(RATE, 0, 0)
-    p.add_probes([{"bitrate_bps": 900_000, "cluster_id": 1, "min_probes": 5,
-                   "min_bytes": 1688}], 0)
+    p.add_probes([{"bitrate_bps": 900_000, "cluster_id": 1, "min_probes": 5, "min_bytes": 1688}], 0)
     p.push(PacketKind.VIDEO, "media", 1200, 0)
     sent = drain(p, 0, 100_000)
     probe = [(t, r) for t, r in sent if r.probe_cluster_id == 1]
@@ -104,8 +104,7 @@ def test_probe_cluster():
 def test_probe_waits_for_a_large_enough_packet():
     p = Pacer()
     p.set_rates(RATE, 0, 0)
-    p.add_probes([{"bitrate_bps": 900_000, "cluster_id": 2, "min_probes": 5,
-                   "min_bytes": 1688}], 0)
+    p.add_probes([{"bitrate_bps": 900_000, "cluster_id": 2, "min_probes": 5, "min_bytes": 1688}], 0)
     p.push(PacketKind.VIDEO, "tiny", 100, 0)
     assert not p.is_probing
     p.push(PacketKind.VIDEO, "big", 1000, 0)
@@ -116,8 +115,7 @@ def test_late_cluster_is_dropped():
     # a cluster more than 10 ms (max_probe_delay) behind its next probe time is discarded
     p = Pacer()
     p.set_rates(RATE, 0, 0)
-    p.add_probes([{"bitrate_bps": 900_000, "cluster_id": 3, "min_probes": 5,
-                   "min_bytes": 1688}], 0)
+    p.add_probes([{"bitrate_bps": 900_000, "cluster_id": 3, "min_probes": 5, "min_bytes": 1688}], 0)
     p.push(PacketKind.VIDEO, "big", 1000, 0)
     first = p.process(0)
     assert first[0].probe_cluster_id == 3

@@ -28,12 +28,15 @@ def test_block_length_two_ssrc_one_packet_each():
 
 
 def test_block_length_two_ssrc_two_packets_each():
-    assert fb([(1, 1, 0), (1, 2, 0), (2, 1, 0), (2, 2, 0)]).block_length == 4 + 4 + 4 + 2 * 8 + 2 * 4
+    assert (
+        fb([(1, 1, 0), (1, 2, 0), (2, 1, 0), (2, 2, 0)]).block_length == 4 + 4 + 4 + 2 * 8 + 2 * 4
+    )
 
 
 def test_block_length_missing_packets():
     # reports 1 and 4 of one SSRC: the block covers 1..4
     from mediaopt._core.rtp_wire import ccfb_block_length
+
     assert ccfb_block_length([1, 1], [1, 4]) == 4 + 4 + 4 + 8 + 2 * 4
 
 
@@ -73,7 +76,7 @@ def test_ato_is_libwebrtcs_13_bit_code():
     p = fb([(1, 1, 500_000), (1, 2, 9_000_000), (1, 3, 999)])
     assert list(p.ato) == [512, 0x1FFE, 1]
     assert list(p.arrival_offset_us[:1]) == [500_000]
-    assert p.arrival_offset_us[1] == -2         # over range: libwebrtc's +infinity
+    assert p.arrival_offset_us[1] == -2  # over range: libwebrtc's +infinity
 
 
 def test_not_consecutive_is_refused():
@@ -81,20 +84,25 @@ def test_not_consecutive_is_refused():
         fb([(1, 1, 0), (1, 3, 0)])
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"\x8b\xcd\x00\x00", "needs a multiple of 4"),
-    (bytes.fromhex("8bcd0005" "00000001" "00000002" "00010005" "00000000" "00000000"),
-     "runs past"),
-    (bytes.fromhex("8bcd0003" "00000001" "00000002" "00000000"), "do not end"),
-    (bytes.fromhex("8fcd0002" "00000001" "00000002"), "FMT 11"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"\x8b\xcd\x00\x00", "needs a multiple of 4"),
+        (bytes.fromhex("8bcd00050000000100000002000100050000000000000000"), "runs past"),
+        (bytes.fromhex("8bcd0003000000010000000200000000"), "do not end"),
+        (bytes.fromhex("8fcd00020000000100000002"), "FMT 11"),
+    ],
+)
 def test_bad_bytes_name_the_problem(data, message):
     with pytest.raises(InputError, match=message):
         CongestionControlFeedback.parse(data)
 
 
-@given(st.lists(st.tuples(st.integers(1, 5), st.integers(1, 40)), min_size=0, max_size=6),
-       st.integers(0, 2**32 - 1), st.data())
+@given(
+    st.lists(st.tuples(st.integers(1, 5), st.integers(1, 40)), min_size=0, max_size=6),
+    st.integers(0, 2**32 - 1),
+    st.data(),
+)
 def test_round_trip(blocks, rts, data):
     ssrc, seq, off, ecn = [], [], [], []
     for s, n in blocks:

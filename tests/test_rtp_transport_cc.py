@@ -8,6 +8,8 @@ come from hand-encoding libwebrtc's chunk rules and from pion/rtcp's captured pa
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -37,8 +39,14 @@ def default_times(seqs: list[int], delta_us: int) -> list[int]:
     return out
 
 
-def check(seqs: list[int], times: list[int] | None = None, *, expected_size: int | None = None,
-          delta_us: int = 4 * TICK, include_timestamps: bool = True) -> TransportFeedback:
+def check(
+    seqs: list[int],
+    times: list[int] | None = None,
+    *,
+    expected_size: int | None = None,
+    delta_us: int = 4 * TICK,
+    include_timestamps: bool = True,
+) -> TransportFeedback:
     """FeedbackTester: build, check, serialize, parse, check again."""
     times = default_times(seqs, delta_us) if times is None else times
     fb, n = TransportFeedback.build(seqs[0], seqs, times, include_timestamps=include_timestamps)
@@ -53,7 +61,7 @@ def check(seqs: list[int], times: list[int] | None = None, *, expected_size: int
             d = f.delta_ticks.astype(np.int64) * TICK
             # the first delta compensates the base time's precision
             assert d[0] == times[0] - (times[0] % TIME_WRAP_US) // BASE_TICK_US * BASE_TICK_US
-            assert list(d[1:]) == [b - a for a, b in zip(times, times[1:])]
+            assert list(d[1:]) == [b - a for a, b in itertools.pairwise(times)]
     assert TransportFeedback.parse(data).to_bytes() == data
     return fb
 
@@ -63,8 +71,8 @@ def test_one_bit_vector_bytes():
     fb = check(received, expected_size=HEADER + CHUNK + len(received) * SMALL)
     # hand-encoded: one-bit chunk 11 0000 1111 00 1 -> 0xB0F2, deltas 1 ms = 4 ticks
     assert fb.to_bytes().hex() == (
-        "afcd0007" "00000000" "00000000" "0001000d" "00000000" "b0f2"
-        "0404140404040c" "000003")
+        "afcd000700000000000000000001000d00000000b0f20404140404040c000003"
+    )
 
 
 def test_one_bit_vector_no_recv_delta():
@@ -131,8 +139,7 @@ def test_one_to_two_bit_vector_split():
     times = [1000]
     for i in range(1, n):
         times.append(times[-1] + (TICK * (1 << 8) if i == 8 else 1000))
-    check(list(range(n)), times,
-          expected_size=HEADER + 3 * CHUNK + SMALL * (n - 1) + LARGE)
+    check(list(range(n)), times, expected_size=HEADER + 3 * CHUNK + SMALL * (n - 1) + LARGE)
 
 
 def test_aliasing():
@@ -150,8 +157,10 @@ def test_limits():
     assert TransportFeedback.build(0, [0, 0x8001], [0, 1000], ref_us=0)[1] == 1
     # packet status count at most 0xFFFF
     assert TransportFeedback.build(0, [0, 0x8000, 0xFFFE], [0, 1000, 2000], ref_us=0)[1] == 3
-    assert TransportFeedback.build(0, [0, 0x8000, 0xFFFE, 0xFFFF], [0, 1000, 2000, 3000],
-                                   ref_us=0)[1] == 3
+    assert (
+        TransportFeedback.build(0, [0, 0x8000, 0xFFFE, 0xFFFF], [0, 1000, 2000, 3000], ref_us=0)[1]
+        == 3
+    )
     # too large delta
     max_pos = 32767 * TICK
     with pytest.raises(InputError, match="not even the first packet"):
@@ -169,8 +178,9 @@ def test_base_time_is_consistent_across_multiple_packets():
     # the adapter's GetBaseDelta must see +64 ms, not -12 days
     max_base = TIME_WRAP_US - BASE_TICK_US
     p1 = TransportFeedback.parse(TransportFeedback.build(0, [0], [max_base])[0].to_bytes())
-    p2 = TransportFeedback.parse(TransportFeedback.build(1, [1], [max_base + BASE_TICK_US])[0]
-                                 .to_bytes())
+    p2 = TransportFeedback.parse(
+        TransportFeedback.build(1, [1], [max_base + BASE_TICK_US])[0].to_bytes()
+    )
     assert (p1.base_time_ticks, p2.base_time_ticks) == ((1 << 24) - 1, 0)
     ad = FeedbackAdapter()
     ad.on_sent(0, 1000, 100)
@@ -225,16 +235,20 @@ def test_correctly_splits_vector_chunks():
 
 
 def test_copy_keeps_bytes():
-    fb, _ = TransportFeedback.build(7531, [7531 + i for i in range(100)],
-                                    [123_456_789 + i * TICK for i in range(100)],
-                                    fb_pkt_count=90)
+    fb, _ = TransportFeedback.build(
+        7531,
+        [7531 + i for i in range(100)],
+        [123_456_789 + i * TICK for i in range(100)],
+        fb_pkt_count=90,
+    )
     assert TransportFeedback.parse(fb.to_bytes()).to_bytes() == fb.to_bytes()
 
 
 @pytest.mark.parametrize("include", [True, False])
 def test_reports_missing_packets(include):
-    fb, _ = TransportFeedback.build(1000, [1000, 1003], [10_000, 12_000], fb_pkt_count=90,
-                                    include_timestamps=include)
+    fb, _ = TransportFeedback.build(
+        1000, [1000, 1003], [10_000, 12_000], fb_pkt_count=90, include_timestamps=include
+    )
     p = TransportFeedback.parse(fb.to_bytes())
     assert list(p.received) == [True, False, False, True]
     assert list(p.seqs) == [1000, 1001, 1002, 1003]
@@ -243,23 +257,32 @@ def test_reports_missing_packets(include):
 # pion/rtcp's transport_layer_cc_test.go captured packets
 PION_EX1 = bytes.fromhex("afcd0005fa17fa17 43032fa0 00990001 3de80217 2001 9401".replace(" ", ""))
 PION_EX4 = bytes.fromhex(
-    "afcd0007fa17fa17193dd8bb000400071063 6e01 2007 4c24 2410 0c0c 1000 0003".replace(" ", ""))
-PION_EX6 = bytes.fromhex(
-    "afcd00079b74f61f9371dcbc853c000963f916b3d55200309baa6aaa7b010901")
+    "afcd0007fa17fa17193dd8bb000400071063 6e01 2007 4c24 2410 0c0c 1000 0003".replace(" ", "")
+)
+PION_EX6 = bytes.fromhex("afcd00079b74f61f9371dcbc853c000963f916b3d55200309baa6aaa7b010901")
 
 
 def test_pion_captured_packets():
     f1 = TransportFeedback.parse(PION_EX1)
-    assert (f1.sender_ssrc, f1.media_ssrc, f1.base_seq, f1.base_time_ticks, f1.fb_pkt_count) \
-        == (4195875351, 1124282272, 153, 4057090, 23)
+    assert (f1.sender_ssrc, f1.media_ssrc, f1.base_seq, f1.base_time_ticks, f1.fb_pkt_count) == (
+        4195875351,
+        1124282272,
+        153,
+        4057090,
+        23,
+    )
     assert list(f1.delta_ticks.astype(int) * TICK) == [37000]
     assert f1.to_bytes() == PION_EX1
     f4 = TransportFeedback.parse(PION_EX4)
     assert list(f4.delta_ticks.astype(int) * TICK) == [19000, 9000, 9000, 4000, 3000, 3000, 4000]
     assert f4.to_bytes() == PION_EX4
     f6 = TransportFeedback.parse(PION_EX6)
-    assert (f6.base_seq, f6.packet_status_count, f6.base_time_ticks, f6.fb_pkt_count) \
-        == (34108, 9, 6551830, 179)
+    assert (f6.base_seq, f6.packet_status_count, f6.base_time_ticks, f6.fb_pkt_count) == (
+        34108,
+        9,
+        6551830,
+        179,
+    )
     assert list(f6.status) == [1, 1, 1, 1, 1, 0, 2, 0, 0]
     assert list(f6.delta_ticks.astype(int) * TICK) == [38750, 42500, 26500, 42500, 30750, 66250]
     # libwebrtc's encoder ends with a run of 2 lost, not the capture's run of 48
@@ -267,29 +290,35 @@ def test_pion_captured_packets():
     assert again == f6 and len(f6.to_bytes()) == len(PION_EX6)
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "shorter than the 4-byte"),
-    # pion's example7 (an empty feedback): libwebrtc needs at least 18 payload bytes
-    (bytes.fromhex("8fcd00049acb044200000000000000000000000000"[:40]), "shorter than the 18"),
-    (bytes.fromhex("8fcd0005" + "00" * 20), "status count is 0"),
-    (bytes.fromhex("8fcd0005fa17fa1743032fa0009900143de80217c0000000"), "status chunks end"),
-    (PION_EX1[:-4], "truncated"),
-    (PION_EX1 + b"\0\0\0\0", "after the packet"),
-    (bytes([0x4f]) + PION_EX1[1:], "version"),
-    (bytes([0xab]) + PION_EX1[1:], "FMT 11"),
-    (PION_EX1[:-1] + b"\x00", "padding count is 0"),
-    (PION_EX1[:-1] + b"\x40", "longer than"),
-    ("not bytes", "expected bytes"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "shorter than the 4-byte"),
+        # pion's example7 (an empty feedback): libwebrtc needs at least 18 payload bytes
+        (bytes.fromhex("8fcd00049acb044200000000000000000000000000"[:40]), "shorter than the 18"),
+        (bytes.fromhex("8fcd0005" + "00" * 20), "status count is 0"),
+        (bytes.fromhex("8fcd0005fa17fa1743032fa0009900143de80217c0000000"), "status chunks end"),
+        (PION_EX1[:-4], "truncated"),
+        (PION_EX1 + b"\0\0\0\0", "after the packet"),
+        (bytes([0x4F]) + PION_EX1[1:], "version"),
+        (bytes([0xAB]) + PION_EX1[1:], "FMT 11"),
+        (PION_EX1[:-1] + b"\x00", "padding count is 0"),
+        (PION_EX1[:-1] + b"\x40", "longer than"),
+        ("not bytes", "expected bytes"),
+    ],
+)
 def test_bad_bytes_name_the_problem(data, message):
     with pytest.raises(InputError, match=message):
         TransportFeedback.parse(data)
 
 
-@pytest.mark.parametrize("hexdata", [
-    "afcd0005fa17fa1743032fa0009900033de8021720039401",
-    "afcd0005fa17fa1743032fa0009900023de8021740029401",
-])
+@pytest.mark.parametrize(
+    "hexdata",
+    [
+        "afcd0005fa17fa1743032fa0009900033de8021720039401",
+        "afcd0005fa17fa1743032fa0009900023de8021740029401",
+    ],
+)
 def test_too_short_for_deltas_means_no_timestamps(hexdata):
     # pion rejects these (errPacketTooShort); libwebrtc reads them as feedback without
     # receive deltas (include_timestamps false), and so do we
@@ -299,8 +328,7 @@ def test_too_short_for_deltas_means_no_timestamps(hexdata):
 
 def test_reserved_symbol_with_deltas():
     # one packet, two-bit chunk with symbol 3, room for three delta bytes
-    data = bytes.fromhex("afcd0006" + "00" * 8 + "0000000100000000" + "f000" + "000000"
-                         + "000003")
+    data = bytes.fromhex("afcd0006" + "00" * 8 + "0000000100000000" + "f000" + "000000" + "000003")
     with pytest.raises(InputError, match="reserved"):
         TransportFeedback.parse(data)
 
@@ -314,8 +342,11 @@ def arrivals(draw):
     t = draw(st.integers(10**7, 10**12))
     times = []
     for k in kinds:
-        t += {"small": draw(st.integers(0, 63_000)), "large": draw(st.integers(64_000, 8_000_000)),
-              "neg": -draw(st.integers(1, 8_000_000))}[k]
+        t += {
+            "small": draw(st.integers(0, 63_000)),
+            "large": draw(st.integers(64_000, 8_000_000)),
+            "neg": -draw(st.integers(1, 8_000_000)),
+        }[k]
         times.append(max(t, 0))
     return [int(s) & 0xFFFF for s in seqs], times
 
@@ -323,8 +354,9 @@ def arrivals(draw):
 @given(arrivals(), st.booleans(), st.integers(0, 255))
 def test_round_trip_every_chunk_type_wrap_and_delta_size(arr, include, count):
     seqs, times = arr
-    fb, n = TransportFeedback.build(seqs[0], seqs, times, fb_pkt_count=count,
-                                    include_timestamps=include)
+    fb, n = TransportFeedback.build(
+        seqs[0], seqs, times, fb_pkt_count=count, include_timestamps=include
+    )
     data = fb.to_bytes()
     parsed = TransportFeedback.parse(data)
     assert parsed == fb

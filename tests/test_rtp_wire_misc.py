@@ -19,8 +19,13 @@ from mediaopt.rtp import (
 )
 
 
-def rtp(ext: bytes | None = None, profile: int = 0xBEDE, payload: bytes = b"payload",
-        csrc: int = 0, padding: int = 0) -> bytes:
+def rtp(
+    ext: bytes | None = None,
+    profile: int = 0xBEDE,
+    payload: bytes = b"payload",
+    csrc: int = 0,
+    padding: int = 0,
+) -> bytes:
     b0 = 0x80 | (0x10 if ext is not None else 0) | (0x20 if padding else 0) | csrc
     head = struct.pack("!BBHLL", b0, 96, 1, 2, 3) + bytes(4 * csrc)
     if ext is not None:
@@ -66,14 +71,17 @@ def test_absent_and_reserved_id():
     assert read_transport_seq(rtp(bytes([0xF0, 0x51, 0, 1])), 5) is None
 
 
-@pytest.mark.parametrize("packet, message", [
-    (b"\x80\x60", "shorter than the 12-byte"),
-    (bytes([0x40]) + rtp()[1:], "version"),
-    (rtp()[:12] + b"", None),
-    (bytes([0x90]) + rtp()[1:12] + b"\xbe\xde\x00\x09", "runs past"),
-    (rtp(bytes([0x53, 1])), "runs past its block"),
-    (rtp(bytes([0x50, 1])), "expected 2"),
-])
+@pytest.mark.parametrize(
+    "packet, message",
+    [
+        (b"\x80\x60", "shorter than the 12-byte"),
+        (bytes([0x40]) + rtp()[1:], "version"),
+        (rtp()[:12] + b"", None),
+        (bytes([0x90]) + rtp()[1:12] + b"\xbe\xde\x00\x09", "runs past"),
+        (rtp(bytes([0x53, 1])), "runs past its block"),
+        (rtp(bytes([0x50, 1])), "expected 2"),
+    ],
+)
 def test_bad_packets(packet, message):
     if message is None:
         assert read_transport_seq(packet, 5) is None
@@ -111,13 +119,16 @@ def test_compound_split_and_partition():
     assert fb == [padded] and rest == SR + RR
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"", "empty"),
-    (SR[:3], "shorter than a header"),
-    (SR[:-4], "are left"),
-    (bytes([0x40]) + SR[1:], "version"),
-    (bytes([0xA0]) + SR[1:-1] + b"\x00", "padding"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty"),
+        (SR[:3], "shorter than a header"),
+        (SR[:-4], "are left"),
+        (bytes([0x40]) + SR[1:], "version"),
+        (bytes([0xA0]) + SR[1:-1] + b"\x00", "padding"),
+    ],
+)
 def test_compound_bad(data, message):
     with pytest.raises(InputError, match=message):
         split_compound(data)

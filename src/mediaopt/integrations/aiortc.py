@@ -142,10 +142,10 @@ def munge_sdp(sdp: str, ext_id: int | None = None) -> tuple[str, int]:
     for sec in sections:
         if not sec or not sec[0].startswith(("m=audio", "m=video")):
             continue
-        if not any(ln.startswith(f"a=extmap:{ext_id} ") and TRANSPORT_WIDE_CC_URI in ln
-                   for ln in sec):
-            last_ext = max((i for i, ln in enumerate(sec) if ln.startswith("a=extmap:")),
-                           default=0)
+        if not any(
+            ln.startswith(f"a=extmap:{ext_id} ") and TRANSPORT_WIDE_CC_URI in ln for ln in sec
+        ):
+            last_ext = max((i for i, ln in enumerate(sec) if ln.startswith("a=extmap:")), default=0)
             sec.insert(last_ext + 1, f"a=extmap:{ext_id} {TRANSPORT_WIDE_CC_URI}")
         if not sec[0].startswith("m=video"):
             continue
@@ -158,8 +158,14 @@ def munge_sdp(sdp: str, ext_id: int | None = None) -> tuple[str, int]:
         for pt in pts:
             if f"a=rtcp-fb:{pt} transport-cc" in sec:
                 continue
-            at = max((i for i, ln in enumerate(sec)
-                      if ln.startswith((f"a=rtcp-fb:{pt} ", f"a=rtpmap:{pt} "))), default=0)
+            at = max(
+                (
+                    i
+                    for i, ln in enumerate(sec)
+                    if ln.startswith((f"a=rtcp-fb:{pt} ", f"a=rtpmap:{pt} "))
+                ),
+                default=0,
+            )
             sec.insert(at + 1, f"a=rtcp-fb:{pt} transport-cc")
     return _join(sections), ext_id
 
@@ -205,17 +211,23 @@ class MediaoptBridge:
         self._arrival_us_of = arrival_us_of
         self.policy = policy if isinstance(policy, policies.Policy) else policies.load(policy)
         self.clock = clock or MonotonicClock()
-        self.estimator = mediaopt.GccEstimator(self.policy.start_bps, self.policy.min_bps,
-                                               self.policy.max_bps,
-                                               config=self.policy.estimator)
+        self.estimator = mediaopt.GccEstimator(
+            self.policy.start_bps,
+            self.policy.min_bps,
+            self.policy.max_bps,
+            config=self.policy.estimator,
+        )
         self.adaptation = mediaopt.Adaptation(self.policy, max_width, max_height, max_fps)
         self.adapter = FeedbackAdapter()
         self.generator = FeedbackGenerator("transport-cc", interval_ms=feedback_interval_ms)
         # an asyncio loop shared with aiortc's media work is often 10-30 ms late where
         # libwebrtc's pacer thread is not: allow probe bursts that late (the field trial
         # WebRTC-Bwe-ProbingBehavior/max_probe_delay) rather than drop the clusters
-        self.pacer = Pacer(now_us=self.clock.now_us(), padding_packet_bytes=256,
-                           max_probe_delay_ms=max_probe_delay_ms)
+        self.pacer = Pacer(
+            now_us=self.clock.now_us(),
+            padding_packet_bytes=256,
+            max_probe_delay_ms=max_probe_delay_ms,
+        )
         self.driver = PacerDriver(self.pacer, self._send_released, self.clock)
         self.stats = BridgeStats()
         self.settings: mediaopt.EncoderSettings | None = None
@@ -254,7 +266,7 @@ class MediaoptBridge:
 
         async def answer() -> RTCSessionDescription:
             desc = await create_answer()
-            if self.ext_id is None:       # the offer did not ask for it
+            if self.ext_id is None:  # the offer did not ask for it
                 return desc
             sdp, _ = munge_sdp(desc.sdp, self.ext_id)
             self._hook_transports()
@@ -266,7 +278,8 @@ class MediaoptBridge:
             if desc.type == "offer":
                 self.ext_id = remote_id
             self.remote_supports = remote_id is not None and (
-                self.ext_id is None or remote_id == self.ext_id)
+                self.ext_id is None or remote_id == self.ext_id
+            )
             self._rtx_pts |= rtx_payload_types(desc.sdp)
             self._hook_transports()
             self._maybe_start()
@@ -280,8 +293,8 @@ class MediaoptBridge:
 
         pc.createOffer = offer  # type: ignore[method-assign]
         pc.createAnswer = answer  # type: ignore[method-assign]
-        pc.setRemoteDescription = remote  # type: ignore[method-assign]
-        pc.setLocalDescription = local  # type: ignore[method-assign]
+        pc.setRemoteDescription = remote  # type: ignore[method-assign,assignment]
+        pc.setLocalDescription = local  # type: ignore[method-assign,assignment]
 
     def _hook_transports(self) -> None:
         for t in self.pc.getTransceivers():
@@ -296,7 +309,11 @@ class MediaoptBridge:
         self.pacer._core.set_can_pad(can_pad, 256)
 
     def _hook(self, dtls: Any) -> None:
-        orig_send, orig_rtp, orig_rtcp = dtls._send_rtp, dtls._handle_rtp_data, dtls._handle_rtcp_data
+        orig_send, orig_rtp, orig_rtcp = (
+            dtls._send_rtp,
+            dtls._handle_rtp_data,
+            dtls._handle_rtcp_data,
+        )
         self._orig_send[id(dtls)] = orig_send
         if self._main_send is None:
             self._main_send = orig_send
@@ -316,8 +333,9 @@ class MediaoptBridge:
                 self.stats.retransmissions_paced += 1
             else:
                 self._last_ts = int.from_bytes(data[4:8], "big")
-            self.driver.push(kind, (orig_send, data), len(data) + EXTENSION_BYTES
-                             + WIRE_OVERHEAD_BYTES)
+            self.driver.push(
+                kind, (orig_send, data), len(data) + EXTENSION_BYTES + WIRE_OVERHEAD_BYTES
+            )
 
         async def handle_rtp(data: bytes, arrival_time_ms: int) -> None:
             if self.ext_id is not None:
@@ -332,8 +350,9 @@ class MediaoptBridge:
                         if stamped is not None and 0 <= stamped <= now:
                             now = stamped
                     self.stats.packets_received += 1
-                    self.generator.on_received(now, transport_seq=seq,
-                                               ssrc=int.from_bytes(data[8:12], "big"))
+                    self.generator.on_received(
+                        now, transport_seq=seq, ssrc=int.from_bytes(data[8:12], "big")
+                    )
             await orig_rtp(data, arrival_time_ms)
 
         async def handle_rtcp(data: bytes) -> None:
@@ -389,10 +408,8 @@ class MediaoptBridge:
         now = self.clock.now_us()
         seq = self._tseq
         self._tseq = (seq + 1) & 0xFFFF
-        try:
+        with contextlib.suppress(InputError):  # not RTP we can stamp: send it as is
             data = write_transport_seq(data, self.ext_id, seq)
-        except InputError:
-            pass
         size = len(data) + WIRE_OVERHEAD_BYTES
         self.adapter.on_sent(seq, now, size, r.probe_cluster_id)
         self.estimator.on_packet_sent(now, size, r.probe_cluster_id)
@@ -411,8 +428,13 @@ class MediaoptBridge:
         if report is None:
             return
         t0 = time.perf_counter_ns()
-        self.estimator.on_feedback(report.send_us, report.arrival_us, report.size_bytes,
-                                   report.feedback_us, report.probe_cluster_id)
+        self.estimator.on_feedback(
+            report.send_us,
+            report.arrival_us,
+            report.size_bytes,
+            report.feedback_us,
+            report.probe_cluster_id,
+        )
         self.on_feedback_ns.append(time.perf_counter_ns() - t0)
         self.stats.feedback_used += 1
 
@@ -515,8 +537,11 @@ class MediaoptBridge:
 
 
 class AdaptedVideoTrack(MediaStreamTrack):
-    """A video track scaled to the adaptation's width x height and thinned to its frame
-    rate (frames above it are skipped), never above the source."""
+    """A video track that follows the adaptation's resolution and frame rate.
+
+    Frames are scaled down to the adaptation's width x height and thinned to its frame
+    rate (frames above it are skipped), never above the source.
+    """
 
     kind = "video"
 
@@ -528,8 +553,9 @@ class AdaptedVideoTrack(MediaStreamTrack):
         self.frames_dropped = 0
 
     async def recv(self) -> Any:
+        """The next frame, scaled and thinned."""
         while True:
-            frame = await self.source.recv()
+            frame: Any = await self.source.recv()
             s = self.bridge.settings
             if s is None:
                 return frame
@@ -546,6 +572,7 @@ class AdaptedVideoTrack(MediaStreamTrack):
             return frame
 
     def stop(self) -> None:
+        """Stop this track and its source."""
         super().stop()
         self.source.stop()
 
@@ -579,11 +606,20 @@ def equip(
         raise InputError(
             f"aiortc {aiortc.__version__}: mediaopt's bridge is tested with "
             f"{', '.join('.'.join(map(str, v)) for v in SUPPORTED_AIORTC)}.x "
-            f"(pass allow_untested=True to try anyway)")
+            f"(pass allow_untested=True to try anyway)"
+        )
     if getattr(pc, "_mediaopt_bridge", None) is not None:
         raise InputError("pc: already equipped")
-    bridge = MediaoptBridge(pc, policy=policy, max_width=max_width, max_height=max_height,
-                            max_fps=max_fps, feedback_interval_ms=feedback_interval_ms,
-                            clock=clock, on_health=on_health, arrival_us_of=arrival_us_of)
+    bridge = MediaoptBridge(
+        pc,
+        policy=policy,
+        max_width=max_width,
+        max_height=max_height,
+        max_fps=max_fps,
+        feedback_interval_ms=feedback_interval_ms,
+        clock=clock,
+        on_health=on_health,
+        arrival_us_of=arrival_us_of,
+    )
     pc._mediaopt_bridge = bridge  # type: ignore[attr-defined]
     return bridge

@@ -36,9 +36,11 @@ SEND_HISTORY_WINDOW_S = 60.0
 
 @dataclasses.dataclass(frozen=True)
 class PacketReport:
-    """What one feedback says about packets we sent, in send order (arrays, one per
-    packet): hand ``send_us, arrival_us, size_bytes, feedback_us, probe_cluster_id`` to
-    ``GccEstimator.on_feedback``."""
+    """What one feedback says about the packets we sent, in send order.
+
+    Arrays, one element per packet: hand ``send_us, arrival_us, size_bytes, feedback_us,
+    probe_cluster_id`` to ``GccEstimator.on_feedback``.
+    """
 
     transport_seq: npt.NDArray[np.int64]  # unwrapped transport sequence number
     send_us: npt.NDArray[np.int64]
@@ -106,10 +108,15 @@ class FeedbackAdapter:
     ) -> None:
         h = check_float("horizon_s", horizon_s, min_value=0.001, max_value=3600.0)
         m = check_int("max_packets", max_packets, min_value=128, max_value=1 << 22)
-        self._late_us = int(check_float("late_after_ms", late_after_ms, min_value=1.0,
-                                        max_value=3.6e6) * 1000)
-        self._stopped_us = int(check_float("stopped_after_ms", stopped_after_ms,
-                                           min_value=late_after_ms, max_value=3.6e6) * 1000)
+        self._late_us = int(
+            check_float("late_after_ms", late_after_ms, min_value=1.0, max_value=3.6e6) * 1000
+        )
+        self._stopped_us = int(
+            check_float(
+                "stopped_after_ms", stopped_after_ms, min_value=late_after_ms, max_value=3.6e6
+            )
+            * 1000
+        )
         self._core = FeedbackAdapterCore(int(h * 1e6), m)
         self._first_send_us: int | None = None
         self._last_send_us = -1
@@ -139,23 +146,24 @@ class FeedbackAdapter:
         ``rtp_seq`` identify the packet in RFC 8888 feedback.
         """
         if type(transport_seq) is not int or not 0 <= transport_seq <= 0xFFFF:
-            transport_seq = check_int("transport_seq", transport_seq, min_value=0,
-                                      max_value=0xFFFF)
+            transport_seq = check_int("transport_seq", transport_seq, min_value=0, max_value=0xFFFF)
         if type(send_us) is not int or not 0 <= send_us < MAX_TIME_US:
             send_us = check_int("send_us", send_us, min_value=0, max_value=MAX_TIME_US - 1)
         if type(size_bytes) is not int or not 0 <= size_bytes <= 65535:
             size_bytes = check_int("size_bytes", size_bytes, min_value=0, max_value=65535)
         if type(probe_cluster) is not int or not -1 <= probe_cluster < 1 << 31:
-            probe_cluster = check_int("probe_cluster", probe_cluster, min_value=-1,
-                                      max_value=(1 << 31) - 1)
+            probe_cluster = check_int(
+                "probe_cluster", probe_cluster, min_value=-1, max_value=(1 << 31) - 1
+            )
         s = -1 if ssrc is None else check_int("ssrc", ssrc, min_value=0, max_value=0xFFFFFFFF)
-        r = -1 if rtp_seq is None else check_int("rtp_seq", rtp_seq, min_value=0,
-                                                 max_value=0xFFFF)
+        r = -1 if rtp_seq is None else check_int("rtp_seq", rtp_seq, min_value=0, max_value=0xFFFF)
         if self._first_send_us is None:
             self._first_send_us = send_us
         self._last_send_us = max(self._last_send_us, send_us)
-        return bool(self._core.on_sent(transport_seq, send_us, size_bytes, probe_cluster, s,
-                                       r, bool(ect1)) >= 0)
+        return bool(
+            self._core.on_sent(transport_seq, send_us, size_bytes, probe_cluster, s, r, bool(ect1))
+            >= 0
+        )
 
     # ------------------------------------------------------------------ feedback
 
@@ -186,25 +194,44 @@ class FeedbackAdapter:
             seq, send, arr, size = _arrays(n_max)
             probe = np.empty(n_max, dtype=np.int32)
             flags = np.empty(n_max, dtype=np.uint8)
-            n = self._core.process_twcc(feedback.base_seq, feedback.base_time_ticks,
-                                        feedback.status, feedback.delta_ticks, now, seq, send,
-                                        arr, size, probe, flags)
+            n = self._core.process_twcc(
+                feedback.base_seq,
+                feedback.base_time_ticks,
+                feedback.status,
+                feedback.delta_ticks,
+                now,
+                seq,
+                send,
+                arr,
+                size,
+                probe,
+                flags,
+            )
         elif isinstance(feedback, CongestionControlFeedback):
             n_max = len(feedback)
             seq, send, arr, size = _arrays(n_max)
             probe = np.empty(n_max, dtype=np.int32)
             flags = np.empty(n_max, dtype=np.uint8)
             n, lo, hi = self._core.process_ccfb(
-                feedback.report_timestamp, feedback.ssrc, feedback.seq,
-                feedback.received.view(np.uint8), feedback.ato, now, seq, send, arr, size,
-                probe, flags)
+                feedback.report_timestamp,
+                feedback.ssrc,
+                feedback.seq,
+                feedback.received.view(np.uint8),
+                feedback.ato,
+                now,
+                seq,
+                send,
+                arr,
+                size,
+                probe,
+                flags,
+            )
             if n > 0 and hi >= lo:
                 k = int(hi - lo + 1)
                 iseq, isend, iarr, isize = _arrays(k)
                 iprobe = np.empty(k, dtype=np.int32)
                 iflags = np.empty(k, dtype=np.uint8)
-                m = self._core.implicit_losses(lo, hi, iseq, isend, iarr, isize, iprobe,
-                                               iflags)
+                m = self._core.implicit_losses(lo, hi, iseq, isend, iarr, isize, iprobe, iflags)
                 if m:
                     seq = np.concatenate([seq[:n], iseq[:m]])
                     send = np.concatenate([send[:n], isend[:m]])
@@ -214,22 +241,29 @@ class FeedbackAdapter:
                     flags = np.concatenate([flags[:n], iflags[:m]])
                     n += m
                 order = np.argsort(seq[:n], kind="stable")
-                seq, send, arr, size, probe, flags = (
-                    a[:n][order] for a in (seq, send, arr, size, probe, flags))
+                seq, send, arr, size = (a[:n][order] for a in (seq, send, arr, size))
+                probe, flags = probe[:n][order], flags[:n][order]
         else:
             raise InputError(
                 f"feedback: expected TransportFeedback, CongestionControlFeedback or bytes, "
-                f"got {type(feedback).__name__}")
+                f"got {type(feedback).__name__}"
+            )
         if n == 0:
             self.feedback_empty += 1
             return None
         self.feedback_count += 1
         self._last_feedback_us = now
         report = PacketReport(
-            transport_seq=seq[:n], send_us=send[:n], arrival_us=arr[:n], size_bytes=size[:n],
-            probe_cluster_id=probe[:n], lost_first_time=(flags[:n] & 1) != 0,
-            recovered=(flags[:n] & 2) != 0, feedback_us=now,
-            in_flight_bytes=int(self._core.in_flight_bytes))
+            transport_seq=seq[:n],
+            send_us=send[:n],
+            arrival_us=arr[:n],
+            size_bytes=size[:n],
+            probe_cluster_id=probe[:n],
+            lost_first_time=(flags[:n] & 1) != 0,
+            recovered=(flags[:n] & 2) != 0,
+            feedback_us=now,
+            in_flight_bytes=int(self._core.in_flight_bytes),
+        )
         lost = report.lost
         self.packets_acknowledged += n - lost
         self.packets_reported_lost += lost
@@ -266,12 +300,15 @@ class FeedbackAdapter:
             status = FeedbackStatus.OK if since is not None else FeedbackStatus.WAITING
         elif since is None:
             waited = now - self._first_send_us
-            status = FeedbackStatus.WAITING if waited <= self._stopped_us else FeedbackStatus.STOPPED
+            status = (
+                FeedbackStatus.WAITING if waited <= self._stopped_us else FeedbackStatus.STOPPED
+            )
         elif in_flight == 0 or since <= self._late_us:
             status = FeedbackStatus.OK
         elif since <= self._stopped_us:
             status = FeedbackStatus.LATE
         else:
             status = FeedbackStatus.STOPPED
-        return FeedbackHealth(status, since, in_flight, self.feedback_count,
-                              self.packets_acknowledged)
+        return FeedbackHealth(
+            status, since, in_flight, self.feedback_count, self.packets_acknowledged
+        )

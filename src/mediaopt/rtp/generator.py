@@ -47,8 +47,7 @@ class FeedbackGenerator:
             raise InputError(f"format: expected 'transport-cc' or 'rfc8888', got {format!r}")
         self.format: FeedbackFormat = format
         iv = check_float("interval_ms", interval_ms, min_value=1.0, max_value=10_000.0)
-        self.sender_ssrc = check_int("sender_ssrc", sender_ssrc, min_value=0,
-                                     max_value=0xFFFFFFFF)
+        self.sender_ssrc = check_int("sender_ssrc", sender_ssrc, min_value=0, max_value=0xFFFFFFFF)
         mx = check_int("max_packet_bytes", max_packet_bytes, min_value=24, max_value=262_144)
         self.adaptive_interval = bool(adaptive_interval)
         self._twcc = TwccGeneratorCore(int(iv * 1000), mx) if format == "transport-cc" else None
@@ -74,8 +73,9 @@ class FeedbackGenerator:
         needs ``ssrc`` and ``rtp_seq`` (and uses ``marker`` and ``ecn``).
         """
         if type(arrival_us) is not int or not 0 <= arrival_us < _MAX_TIME_US:
-            arrival_us = check_int("arrival_us", arrival_us, min_value=0,
-                                   max_value=_MAX_TIME_US - 1)
+            arrival_us = check_int(
+                "arrival_us", arrival_us, min_value=0, max_value=_MAX_TIME_US - 1
+            )
         if type(ssrc) is not int or not 0 <= ssrc <= 0xFFFFFFFF:
             ssrc = check_int("ssrc", ssrc, min_value=0, max_value=0xFFFFFFFF)
         self.packets_received += 1
@@ -83,8 +83,9 @@ class FeedbackGenerator:
             if transport_seq is None:
                 raise InputError("transport_seq: transport-cc feedback needs it")
             if type(transport_seq) is not int or not 0 <= transport_seq <= 0xFFFF:
-                transport_seq = check_int("transport_seq", transport_seq, min_value=0,
-                                          max_value=0xFFFF)
+                transport_seq = check_int(
+                    "transport_seq", transport_seq, min_value=0, max_value=0xFFFF
+                )
             self._twcc.on_received(transport_seq, arrival_us, ssrc)
             return
         assert self._ccfb is not None
@@ -128,8 +129,11 @@ class FeedbackGenerator:
         return self._twcc.interval_us / 1000 if self._twcc is not None else float("nan")
 
     def set_send_estimate(self, estimate_bps: int) -> None:
-        """libwebrtc's ``OnSendBandwidthEstimateChanged``: with ``adaptive_interval``, keep
-        transport-cc feedback near 5 % of ``estimate_bps`` (50 to 250 ms apart)."""
+        """Follow the send estimate (libwebrtc's ``OnSendBandwidthEstimateChanged``).
+
+        With ``adaptive_interval``, transport-cc feedback stays near 5 % of
+        ``estimate_bps`` (50 to 250 ms apart).
+        """
         bps = check_int("estimate_bps", estimate_bps, min_value=0, max_value=10**12)
         if self._twcc is not None and self.adaptive_interval:
             self._twcc.set_interval(self._twcc.interval_for_estimate(bps))

@@ -52,8 +52,10 @@ class RealtimeLink:
             trace = link if isinstance(link, traces.Trace) else traces.load(link)
             self.link = mediaopt.Link(trace, **link_kwargs)
         if not self.link.config.fifo_engine:
-            raise InputError("link: RealtimeLink needs a droptail or infinite queue (an AQM "
-                             "queue decides a datagram's fate after it was offered)")
+            raise InputError(
+                "link: RealtimeLink needs a droptail or infinite queue (an AQM "
+                "queue decides a datagram's fate after it was offered)"
+            )
         if not 0 <= int(overhead_bytes) <= 1000:
             raise InputError(f"overhead_bytes: {overhead_bytes} is outside 0..1000")
         self.clock = clock or MonotonicClock()
@@ -65,6 +67,7 @@ class RealtimeLink:
         # FIFO links deliver in order: one timer for the head of the queue keeps it so
         self._in_flight: collections.deque[tuple[int, bytes, int]] = collections.deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Future[Any]] = set()
         self.sent = 0
         self.delivered = 0
         self.dropped = 0
@@ -113,7 +116,9 @@ class RealtimeLink:
         self.delivered_bytes += size
         result = self._deliver(datagram)
         if asyncio.iscoroutine(result):
-            asyncio.ensure_future(result)
+            task = asyncio.ensure_future(result)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     def capacity_kbps(self, t0_s: float, t1_s: float) -> float:
         """The trace's mean capacity over [t0_s, t1_s), kbit/s."""
@@ -130,5 +135,10 @@ class RealtimeLink:
     @property
     def stats(self) -> dict[str, int]:
         """Datagrams and bytes sent, delivered and dropped."""
-        return {"sent": self.sent, "delivered": self.delivered, "dropped": self.dropped,
-                "sent_bytes": self.sent_bytes, "delivered_bytes": self.delivered_bytes}
+        return {
+            "sent": self.sent,
+            "delivered": self.delivered,
+            "dropped": self.dropped,
+            "sent_bytes": self.sent_bytes,
+            "delivered_bytes": self.delivered_bytes,
+        }

@@ -44,8 +44,11 @@ class PacketKind(enum.IntEnum):
 
 @dataclasses.dataclass(frozen=True)
 class Released:
-    """A packet the pacer releases now: ``packet`` is what was pushed (None for padding
-    the sender must make, ``size_bytes`` long on the wire)."""
+    """A packet the pacer releases now.
+
+    ``packet`` is what was pushed (None for padding the sender must make,
+    ``size_bytes`` long on the wire).
+    """
 
     kind: PacketKind
     packet: Any
@@ -75,14 +78,21 @@ class Pacer:
     ) -> None:
         t = check_int("now_us", now_us, min_value=0, max_value=_MAX_TIME_US - 1)
         b = check_float("burst_interval_ms", burst_interval_ms, min_value=0.0, max_value=1000.0)
-        q = check_float("queue_time_limit_ms", queue_time_limit_ms, min_value=1.0,
-                        max_value=60_000.0)
-        pb = check_int("padding_packet_bytes", padding_packet_bytes, min_value=16,
-                       max_value=1500)
-        md = check_float("max_probe_delay_ms", max_probe_delay_ms, min_value=0.0,
-                         max_value=1000.0)
-        self._core = PacerCore(t, int(b * 1000), int(q * 1000), bool(drain_large_queues),
-                               False, pb, 200, int(md * 1000))
+        q = check_float(
+            "queue_time_limit_ms", queue_time_limit_ms, min_value=1.0, max_value=60_000.0
+        )
+        pb = check_int("padding_packet_bytes", padding_packet_bytes, min_value=16, max_value=1500)
+        md = check_float("max_probe_delay_ms", max_probe_delay_ms, min_value=0.0, max_value=1000.0)
+        self._core = PacerCore(
+            t,
+            int(b * 1000),
+            int(q * 1000),
+            bool(drain_large_queues),
+            False,
+            pb,
+            200,
+            int(md * 1000),
+        )
         self._core.set_can_pad(bool(can_pad), pb)
         self._packets: dict[int, Any] = {}
         self._next_handle = 0
@@ -111,8 +121,9 @@ class Pacer:
         """Set the pacing (``GccEstimator.pacing_bps``) and padding rates."""
         p = check_int("pacing_bps", pacing_bps, min_value=1, max_value=10**11)
         q = check_int("padding_bps", padding_bps, min_value=0, max_value=10**11)
-        self._core.set_rates(p, q, check_int("now_us", now_us, min_value=0,
-                                             max_value=_MAX_TIME_US - 1))
+        self._core.set_rates(
+            p, q, check_int("now_us", now_us, min_value=0, max_value=_MAX_TIME_US - 1)
+        )
 
     def add_probes(self, probes: Iterable[Mapping[str, int]], now_us: int) -> None:
         """Queue probe clusters as ``GccEstimator.pop_probes`` returns them."""
@@ -198,8 +209,9 @@ class PacerDriver:
     Use :meth:`push` instead of ``Pacer.push`` so that the driver wakes at once.
     """
 
-    def __init__(self, pacer: Pacer, send: SendCallback,
-                 clock: MonotonicClock | None = None) -> None:
+    def __init__(
+        self, pacer: Pacer, send: SendCallback, clock: MonotonicClock | None = None
+    ) -> None:
         self.pacer = pacer
         self.clock = clock or MonotonicClock()
         self._send = send

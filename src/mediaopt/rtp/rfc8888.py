@@ -49,8 +49,13 @@ class CongestionControlFeedback:
         check_int("report_timestamp", self.report_timestamp, min_value=0, max_value=0xFFFFFFFF)
         check_int("sender_ssrc", self.sender_ssrc, min_value=0, max_value=0xFFFFFFFF)
         n = np.asarray(self.ssrc).size
-        for name, dtype in (("ssrc", np.uint32), ("seq", np.uint16), ("received", np.bool_),
-                            ("ecn", np.uint8), ("ato", np.uint16)):
+        for name, dtype in (
+            ("ssrc", np.uint32),
+            ("seq", np.uint16),
+            ("received", np.bool_),
+            ("ecn", np.uint8),
+            ("ato", np.uint16),
+        ):
             a = np.asarray(getattr(self, name))
             if a.ndim != 1 or a.size != n:
                 raise InputError(f"{name}: expected {n} values, one per report")
@@ -82,33 +87,44 @@ class CongestionControlFeedback:
         """
         n = np.asarray(ssrc).size
         e = np.zeros(n, dtype=np.int64) if ecn is None else ecn
-        return cls.parse(rtp_wire.ccfb_encode(sender_ssrc, report_timestamp, ssrc, seq,
-                                              arrival_offset_us, e))
+        return cls.parse(
+            rtp_wire.ccfb_encode(sender_ssrc, report_timestamp, ssrc, seq, arrival_offset_us, e)
+        )
 
     def to_bytes(self) -> bytes:
-        """Serialize as libwebrtc's ``CongestionControlFeedback::Create`` does (the 13-bit
-        codes are written as held, so parse -> to_bytes is byte-identical)."""
+        """Serialize as libwebrtc's ``CongestionControlFeedback::Create`` does.
+
+        The 13-bit codes are written as held, so parse -> to_bytes is byte-identical.
+        """
         offsets = np.where(self.received, 0, -1)
-        data = bytearray(rtp_wire.ccfb_encode(self.sender_ssrc, self.report_timestamp,
-                                              self.ssrc.astype(np.int64),
-                                              self.seq.astype(np.int64), offsets,
-                                              self.ecn.astype(np.int64)))
+        data = bytearray(
+            rtp_wire.ccfb_encode(
+                self.sender_ssrc,
+                self.report_timestamp,
+                self.ssrc.astype(np.int64),
+                self.seq.astype(np.int64),
+                offsets,
+                self.ecn.astype(np.int64),
+            )
+        )
         words = (0x8000 | (self.ecn.astype(np.uint32) << 13) | self.ato).astype(">u2")
         pos, k = 8, 0
         while pos + 8 < len(data) - 4:
-            num = int.from_bytes(data[pos + 6:pos + 8], "big")
+            num = int.from_bytes(data[pos + 6 : pos + 8], "big")
             pos += 8
-            block = words[k:k + num].copy()
-            block[~self.received[k:k + num]] = 0
-            data[pos:pos + 2 * num] = block.tobytes()
+            block = words[k : k + num].copy()
+            block[~self.received[k : k + num]] = 0
+            data[pos : pos + 2 * num] = block.tobytes()
             pos += 2 * num + (2 if num % 2 else 0)
             k += num
         return bytes(data)
 
     @property
     def arrival_offset_us(self) -> npt.NDArray[np.int64]:
-        """Arrival before the report timestamp, us (-1 not received or unavailable,
-        -2 over range); libwebrtc's ``AtoToTimeDelta``."""
+        """Arrival before the report timestamp, us (libwebrtc's ``AtoToTimeDelta``).
+
+        -1 not received or unavailable, -2 over range.
+        """
         out = rtp_wire.ato_to_us(self.ato)
         out[~self.received] = -1
         return out
@@ -127,10 +143,13 @@ class CongestionControlFeedback:
         return (
             self.report_timestamp == other.report_timestamp
             and self.sender_ssrc == other.sender_ssrc
-            and all(np.array_equal(getattr(self, f), getattr(other, f))
-                    for f in ("ssrc", "seq", "received", "ecn"))
-            and np.array_equal(np.where(self.received, self.ato, 0),
-                               np.where(other.received, other.ato, 0))
+            and all(
+                np.array_equal(getattr(self, f), getattr(other, f))
+                for f in ("ssrc", "seq", "received", "ecn")
+            )
+            and np.array_equal(
+                np.where(self.received, self.ato, 0), np.where(other.received, other.ato, 0)
+            )
         )
 
     __hash__ = None  # type: ignore[assignment]

@@ -32,7 +32,7 @@ def split_compound(data: bytes | bytearray | memoryview) -> list[bytes]:
             raise InputError(f"rtcp: {n - pos} bytes at offset {pos}, shorter than a header")
         if buf[pos] >> 6 != 2:
             raise InputError(f"rtcp: version {buf[pos] >> 6} at offset {pos}, expected 2")
-        length = 4 * (int.from_bytes(buf[pos + 2:pos + 4], "big") + 1)
+        length = 4 * (int.from_bytes(buf[pos + 2 : pos + 4], "big") + 1)
         if pos + length > n:
             raise InputError(
                 f"rtcp: packet at offset {pos} says {length} bytes, {n - pos} are left"
@@ -41,7 +41,7 @@ def split_compound(data: bytes | bytearray | memoryview) -> list[bytes]:
             pad = buf[pos + length - 1]
             if pad == 0 or pad > length - 4:
                 raise InputError(f"rtcp: packet at offset {pos} has an invalid padding count")
-        out.append(buf[pos:pos + length])
+        out.append(buf[pos : pos + length])
         pos += length
     return out
 

@@ -134,8 +134,16 @@ class TransportFeedback:
         )
         if n == 0:
             raise InputError("seqs: not even the first packet fits in a feedback")
-        fb = cls(base_seq, ticks, fb_pkt_count, status, deltas, sender_ssrc, media_ssrc,
-                 include_timestamps)
+        fb = cls(
+            base_seq,
+            ticks,
+            fb_pkt_count,
+            status,
+            deltas,
+            sender_ssrc,
+            media_ssrc,
+            include_timestamps,
+        )
         return fb, int(n)
 
     # ------------------------------------------------------------------ views
@@ -153,7 +161,7 @@ class TransportFeedback:
     @property
     def received(self) -> npt.NDArray[np.bool_]:
         """True for each described packet that was received."""
-        return self.status != NOT_RECEIVED
+        return np.asarray(self.status != NOT_RECEIVED, dtype=np.bool_)
 
     @property
     def base_time_us(self) -> int:
