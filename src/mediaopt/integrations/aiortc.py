@@ -47,9 +47,10 @@ import aiortc
 import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 
-import mediaopt
 from mediaopt import policies
+from mediaopt.bwe import GccEstimator
 from mediaopt.errors import InputError
+from mediaopt.policies import Adaptation, EncoderSettings
 from mediaopt.rtp import (
     TRANSPORT_WIDE_CC_URI,
     FeedbackAdapter,
@@ -211,13 +212,13 @@ class MediaoptBridge:
         self._arrival_us_of = arrival_us_of
         self.policy = policy if isinstance(policy, policies.Policy) else policies.load(policy)
         self.clock = clock or MonotonicClock()
-        self.estimator = mediaopt.GccEstimator(
+        self.estimator = GccEstimator(
             self.policy.start_bps,
             self.policy.min_bps,
             self.policy.max_bps,
             config=self.policy.estimator,
         )
-        self.adaptation = mediaopt.Adaptation(self.policy, max_width, max_height, max_fps)
+        self.adaptation = Adaptation(self.policy, max_width, max_height, max_fps)
         self.adapter = FeedbackAdapter()
         self.generator = FeedbackGenerator("transport-cc", interval_ms=feedback_interval_ms)
         # an asyncio loop shared with aiortc's media work is often 10-30 ms late where
@@ -230,7 +231,7 @@ class MediaoptBridge:
         )
         self.driver = PacerDriver(self.pacer, self._send_released, self.clock)
         self.stats = BridgeStats()
-        self.settings: mediaopt.EncoderSettings | None = None
+        self.settings: EncoderSettings | None = None
         self.ext_id: int | None = None
         self.remote_supports = False
         self.on_feedback_ns: list[int] = []

@@ -14,8 +14,8 @@ import collections
 from collections.abc import Callable
 from typing import Any
 
-import mediaopt
 from mediaopt import traces
+from mediaopt._core.link import Link
 from mediaopt.errors import InputError
 from mediaopt.rtp.clock import MonotonicClock
 
@@ -44,13 +44,13 @@ class RealtimeLink:
         on_arrival: Callable[[bytes, int], Any] | None = None,
         **link_kwargs: Any,
     ) -> None:
-        if isinstance(link, mediaopt.Link):
+        if isinstance(link, Link):
             if link_kwargs:
                 raise InputError("link_kwargs: only when link is a trace, not a Link")
             self.link = link
         else:
             trace = link if isinstance(link, traces.Trace) else traces.load(link)
-            self.link = mediaopt.Link(trace, **link_kwargs)
+            self.link = Link(trace, **link_kwargs)
         if not self.link.config.fifo_engine:
             raise InputError(
                 "link: RealtimeLink needs a droptail or infinite queue (an AQM "
