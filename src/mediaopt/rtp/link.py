@@ -15,9 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from mediaopt import traces
-from mediaopt._core.link import Link
 from mediaopt.errors import InputError
 from mediaopt.rtp.clock import MonotonicClock
+from mediaopt.traces.link import Link
 
 #: IPv4 + UDP header bytes counted on the bottleneck for each datagram.
 UDP_IPV4_OVERHEAD_BYTES = 28
