@@ -18,6 +18,7 @@ from mediaopt.core import core_info
 from mediaopt.errors import InputError
 from mediaopt.policies import Adaptation, EncoderSettings
 from mediaopt.replay import ReplayResult, replay
+from mediaopt.study import Study, study
 from mediaopt.traces import Network
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ _LAZY_MODULES = {
     "quality": "mediaopt.quality",
     "media": "mediaopt.media",
     "report": "mediaopt.report",
+    "sla": "mediaopt.sla",
 }
 _LAZY_NAMES = {
     "Decoder": "mediaopt.media.encoders",
@@ -73,6 +75,7 @@ __all__ = [
     "Link",
     "Network",
     "ReplayResult",
+    "Study",
     "__version__",
     "bwe",
     "content",
@@ -84,5 +87,6 @@ __all__ = [
     "profiles",
     "quality",
     "replay",
+    "study",
     "traces",
 ]

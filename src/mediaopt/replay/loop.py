@@ -83,6 +83,10 @@ class ReplayResult:
         """The verdict on each one-second window (:mod:`mediaopt.sla`)."""
         return self._windows()[1]
 
+    def window_table(self) -> dict[str, Any]:
+        """The per-second table as numpy arrays (the columns of ``timeseries``, no pandas)."""
+        return self._windows()[0]
+
     def to_json_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict with a fixed key order and floats rounded reproducibly.
 
