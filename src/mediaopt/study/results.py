@@ -210,10 +210,23 @@ def _windows_frame(sessions: pd.DataFrame, windows: Sequence[dict[str, Any] | No
 
 def _by(by: str | Sequence[str], columns: Any) -> list[str]:
     keys = [by] if isinstance(by, str) else list(by)
+    if not keys:
+        raise InputError("by: give at least one sessions column")
     for k in keys:
         if k not in columns:
             raise InputError(f"by: {k!r} is not a sessions column")
     return keys
+
+
+def _groups(frame: Any, keys: list[str]) -> list[tuple[tuple[Any, ...], Any]]:
+    """Groups of ``frame`` by ``keys``, ordered by each key's first appearance in turn."""
+    rank = [{v: i for i, v in enumerate(dict.fromkeys(frame[k]))} for k in keys]
+    out = []
+    for key, g in frame.groupby(keys, sort=False, dropna=False):
+        key_t = key if isinstance(key, tuple) else (key,)
+        out.append((key_t, g))
+    out.sort(key=lambda kg: tuple(r[v] for r, v in zip(rank, kg[0], strict=True)))
+    return out
 
 
 class Study:
@@ -252,7 +265,8 @@ class Study:
         """Pooled availability per group: bound, target, verdict and where time went.
 
         One row per group of ``by`` (sessions columns; ``("policy",)`` pools the whole
-        fleet per policy), in order of first appearance, with :data:`SLA_COLUMNS`:
+        fleet per policy), ordered by each column's first appearance (policies in the
+        order given, then sites), with :data:`SLA_COLUMNS`:
         ``sessions`` that ran and ``errors`` that failed; ``counted_s``, ``usable_s``,
         ``excluded_s``; ``availability`` = usable / counted and its one-sided
         ``lower_bound`` (``mediaopt.sla.lower_bound`` at ``confidence``); the group's
@@ -265,8 +279,7 @@ class Study:
         s = self.sessions
         keys = _by(by, s.columns)
         rows = []
-        for key, g in s.groupby(keys, sort=False, dropna=False):
-            key_t = key if isinstance(key, tuple) else (key,)
+        for key_t, g in _groups(s, keys):
             ok = g[g["status"] == "ok"]
             p = pooled(ok["usable_s"].to_numpy(), ok["counted_s"].to_numpy(),
                        confidence=confidence)  # fmt: skip
@@ -304,8 +317,7 @@ class Study:
 
         keys = _by(by, self.sessions.columns)
         rows = []
-        for key, g in self.sessions.groupby(keys, sort=False, dropna=False):
-            key_t = key if isinstance(key, tuple) else (key,)
+        for key_t, g in _groups(self.sessions, keys):
             row: dict[str, Any] = dict(zip(keys, key_t, strict=True))
             row.update({name: m.function(g) for name, m in MEASURES.items()})
             rows.append(row)
@@ -337,15 +349,16 @@ class Study:
             raise InputError(f"baseline: no policy {baseline!r} in the study")
         ok = s[s["status"] == "ok"]
         key = ["trace_id", "network", "seed"]
-        base = ok[ok["policy"] == baseline].set_index(key)
+        cols = [*key, *(m[0] for m in COMPARE_MEASURES)]
+        base = ok.loc[ok["policy"] == baseline, cols]
         rng_seed = int(seed)
         rows = []
         for pol in dict.fromkeys(s["policy"]):
             if pol == baseline:
                 continue
-            mine = ok[ok["policy"] == pol].set_index(key)
-            both = mine.join(base, how="inner", lsuffix="", rsuffix="_base")
-            traces = both.index.get_level_values("trace_id").to_numpy()
+            mine = ok.loc[ok["policy"] == pol, cols]
+            both = mine.merge(base, on=key, how="inner", suffixes=("", "_base"))
+            traces = both["trace_id"].to_numpy()
             for name, kind, better, abs_tol, rel_tol in COMPARE_MEASURES:
                 x = both[name].to_numpy(dtype=np.float64)
                 y = both[f"{name}_base"].to_numpy(dtype=np.float64)
@@ -441,12 +454,6 @@ def _ratio(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> npt.NDArra
     return np.asarray(np.where((y == 0) & (x > 0), np.inf, r), dtype=np.float64)
 
 
-def _median(v: npt.NDArray[np.float64]) -> float:
-    m = float(np.median(v))
-    # two infinite middle values average to NaN in numpy; their median is infinite
-    return math.inf if math.isnan(m) and np.isinf(v).any() else m
-
-
 def _median_ci(
     values: npt.NDArray[np.float64],
     clusters: npt.NDArray[Any],
@@ -454,16 +461,35 @@ def _median_ci(
     resamples: int,
     seed: int,
 ) -> tuple[float, float, float]:
-    if values.size == 0:
+    """Median of ``values`` and a percentile bootstrap interval resampling ``clusters``.
+
+    Each resample draws as many clusters as there are, with replacement, and takes the
+    median of all their values: computed as a weighted median (each value weighs the
+    times its cluster was drawn) over the values sorted once, ``resamples`` at a time in
+    blocks of bounded size.
+    """
+    n = values.size
+    if n == 0:
         return math.nan, math.nan, math.nan
-    est = _median(values)
+    order = np.argsort(values, kind="stable")
+    sv = values[order]
+    est = float((sv[(n - 1) // 2] + sv[n // 2]) / 2.0)
     ids, inverse = np.unique(clusters, return_inverse=True)
-    members = [np.flatnonzero(inverse == k) for k in range(ids.size)]
+    k = ids.size
+    cl = inverse.reshape(-1)[order]
     rng = np.random.default_rng(seed)
     stats = np.empty(resamples)
-    for b in range(resamples):
-        pick = rng.integers(0, ids.size, ids.size)
-        stats[b] = _median(values[np.concatenate([members[k] for k in pick])])
+    block = max(1, min(resamples, 4_000_000 // max(n, k)))
+    for b0 in range(0, resamples, block):
+        b = min(block, resamples - b0)
+        pick = rng.integers(0, k, (b, k))
+        flat = (np.arange(b)[:, None] * k + pick).reshape(-1)
+        counts = np.bincount(flat, minlength=b * k).reshape(b, k)
+        cum = np.cumsum(counts[:, cl], axis=1)
+        total = cum[:, -1]
+        lo = np.argmax(cum > ((total - 1) // 2)[:, None], axis=1)
+        hi = np.argmax(cum > (total // 2)[:, None], axis=1)
+        stats[b0 : b0 + b] = (sv[lo] + sv[hi]) / 2.0
     alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(stats, [alpha, 1.0 - alpha], method="inverted_cdf")
-    return est, float(lo), float(hi)
+    q_lo, q_hi = np.quantile(stats, [alpha, 1.0 - alpha], method="inverted_cdf")
+    return est, float(q_lo), float(q_hi)
