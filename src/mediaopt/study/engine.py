@@ -302,6 +302,7 @@ def study(
         windows if keep == "windows" else None,
         parameters=parameters,
         command=None if command is None else [str(c) for c in command],
+        options=opts,
     )
 
 

@@ -12,10 +12,12 @@ each policy with a baseline per trace and seed, ``save()``/``load()`` write and 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import math
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +28,13 @@ from mediaopt import _atomic
 from mediaopt._version import __version__
 from mediaopt.core import core_info
 from mediaopt.errors import InputError
+from mediaopt.policies import Policy, load
+from mediaopt.replay import ReplayResult, replay
 from mediaopt.replay.metrics import METRIC_NAMES, TIMESERIES_COLUMNS
 from mediaopt.sla import CONFIDENCE, REASONS, SUMMARY_COLUMNS, pooled
 from mediaopt.study.inputs import PolicySpec, TraceSpec
 from mediaopt.study.measures import MEASURES
-from mediaopt.traces import Network
+from mediaopt.traces import Network, Trace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -97,6 +101,21 @@ COMPARE_COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class ReplayInputs:
+    """What re-running one of a study's sessions needs (kept in memory, not saved).
+
+    ``sources`` maps ``trace_id`` to the path as given or the Trace object, ``policies``
+    a policy label to its Policy, ``networks`` a network label to its Network.
+    """
+
+    sources: dict[str, str | Trace] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)
+    networks: dict[str, Network] = field(default_factory=dict)
+    duration_s: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
 def _network_row(net: Network) -> dict[str, Any]:
     d = net.to_dict()
     loss = d["loss"]
@@ -129,6 +148,7 @@ def assemble(
     *,
     parameters: dict[str, Any],
     command: list[str] | None,
+    options: dict[str, Any] | None = None,
 ) -> Study:
     """Build the :class:`Study` from the columns the engine filled (one DataFrame, once)."""
     import pandas as pd  # heavy: the study's tables
@@ -189,7 +209,14 @@ def assemble(
         "sessions": len(sessions),
         "errors": int((sessions["status"] == "error").sum()),
     }
-    return Study(sessions, manifest, win_df)
+    inputs = ReplayInputs(
+        sources={t.trace_id: t.trace if t.trace is not None else str(t.path) for t in traces},
+        policies={p.label: p.policy for p in policies if p.policy is not None},
+        networks={n.label: n for n in networks},
+        duration_s=parameters.get("duration_s"),
+        options=dict(options or {}),
+    )
+    return Study(sessions, manifest, win_df, inputs=inputs)
 
 
 def _windows_frame(sessions: pd.DataFrame, windows: Sequence[dict[str, Any] | None]) -> Any:
@@ -238,10 +265,18 @@ class Study:
     ``manifest`` the provenance written to ``manifest.json``.
     """
 
-    def __init__(self, sessions: pd.DataFrame, manifest: dict[str, Any], windows: Any = None):
+    def __init__(
+        self,
+        sessions: pd.DataFrame,
+        manifest: dict[str, Any],
+        windows: Any = None,
+        *,
+        inputs: ReplayInputs | None = None,
+    ):
         self.sessions = sessions
         self.manifest = manifest
         self.windows = windows
+        self.inputs = inputs if inputs is not None else _inputs_from(manifest)
 
     def __repr__(self) -> str:
         """A one-line summary: sessions, errors, policies and traces."""
@@ -257,6 +292,43 @@ class Study:
         s = self.sessions
         out: pd.DataFrame = s.loc[s["status"] == "error", ["trace_id", "policy", "seed", "error"]]
         return out
+
+    # -- one session again ---------------------------------------------------------------
+    def replay_session(self, row: int) -> ReplayResult:
+        """Replay the session of ``sessions`` row ``row`` again (same inputs, same seed).
+
+        Sessions are deterministic, so this gives that row's result with its frames,
+        intervals and per-second table. A loaded study replays from the paths and policy
+        specs in its manifest (run from the folder the study ran in); a session whose
+        inputs cannot be found again raises ``InputError``.
+        """
+        r = self.sessions.iloc[int(row)]
+        inp = self.inputs
+        source = inp.sources.get(str(r["trace_id"]))
+        policy = inp.policies.get(str(r["policy"]))
+        network = inp.networks.get(str(r["network"]))
+        if source is None or policy is None or network is None:
+            raise InputError(
+                f"row {row}: cannot replay {r['trace_id']} x {r['policy']} again "
+                "(its trace, policy or network is not known to this study)"
+            )
+        return replay(
+            source,
+            policy,
+            network=network,
+            seed=int(r["seed"]),
+            duration_s=inp.duration_s,
+            **inp.options,
+        )
+
+    def session_windows(self, row: int) -> dict[str, Any]:
+        """The per-second table of one session as arrays (kept windows, or a replay)."""
+        if self.windows is not None:
+            w = self.windows
+            mine = w[w["session"] == int(row)]
+            if len(mine):
+                return {c: mine[c].to_numpy() for c in TIMESERIES_COLUMNS}
+        return self.replay_session(row).window_table()
 
     # -- pooled service level ---------------------------------------------------------
     def sla(
@@ -436,6 +508,52 @@ class Study:
         if (self.windows is None) != (other.windows is None):
             return False
         return self.windows is None or bool(self.windows.equals(other.windows))
+
+
+def _inputs_from(manifest: dict[str, Any]) -> ReplayInputs:
+    """What a saved study's manifest says about re-running its sessions (best effort)."""
+    ins = manifest.get("inputs", {})
+    sources: dict[str, str | Trace] = {
+        t["trace_id"]: t["path"] for t in ins.get("traces", []) if t.get("path")
+    }
+    pols: dict[str, Policy] = {}
+    for p in ins.get("policies", []):
+        if p.get("error"):
+            continue
+        try:
+            pol = load(p["spec"])
+        except (ValueError, OSError):
+            continue
+        text = pol.to_toml().encode("utf-8")
+        if hashlib.sha256(text).hexdigest() == p.get("sha256"):
+            pols[p["policy"]] = pol
+    params = manifest.get("parameters", {})
+    nets: dict[str, Network] = {}
+    for d in params.get("networks", []):
+        if isinstance(d.get("loss"), dict):
+            continue  # a loss model's parameters are recorded, its object is not rebuilt
+        try:
+            net = Network(
+                one_way_delay_ms=d["one_way_delay_ms"],
+                queue_ms=d["queue_ms"],
+                loss=d["loss"],
+                reverse_trace=d["reverse_trace"],
+                feedback_interval_ms=d["feedback_interval_ms"],
+                feedback_loss=d["feedback_loss"],
+            )
+        except (KeyError, ValueError):
+            continue
+        nets[str(d["network"])] = (
+            net if net.label == d["network"] else net.replace(name=str(d["network"]))
+        )
+    options = params.get("options") or {}
+    # options were recorded as descriptions; only a study without any replays again
+    return ReplayInputs(
+        sources=sources if not options else {},
+        policies=pols,
+        networks=nets,
+        duration_s=params.get("duration_s"),
+    )
 
 
 def _write_parquet(path: Path, df: Any) -> None:
