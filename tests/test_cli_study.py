@@ -157,3 +157,23 @@ def test_report_renders_in_headless_chromium(tmp_path: Path):
                          timeout=120, env=env)  # fmt: skip
     assert "Service level per policy" in dom.stdout and dom.stdout.count("<svg") >= 10
     json.dumps(st.manifest)  # the manifest stays plain JSON
+
+
+def test_replay_json_and_csv_carry_provenance(tmp_path: Path):
+    j, c = tmp_path / "r.json", tmp_path / "r.csv"
+    argv = ["replay", "constant-1mbps", "--policy", "consult", "--policy", "gcc",
+            "--duration-s", "3", "--quiet", "--json", str(j), "--csv", str(c)]  # fmt: skip
+    assert main(argv) == 0
+    doc = json.loads(j.read_text())
+    prov = doc["provenance"]
+    assert prov["schema"] == "mediaopt.replay/1" and prov["mediaopt"] == mo.__version__
+    assert prov["inputs"]["traces"] == ["constant-1mbps"]
+    assert prov["parameters"]["network"]["one_way_delay_ms"] == 50.0
+    consult = mo.policies.load("consult").to_toml().encode()
+    import hashlib
+
+    assert doc["results"][0]["policy_sha256"] == hashlib.sha256(consult).hexdigest()
+    assert len({r["trace_sha256"] for r in doc["results"]}) == 1
+    table = pd.read_csv(c)
+    assert table["policy_sha256"].tolist() == [r["policy_sha256"] for r in doc["results"]]
+    assert (table["mediaopt"] == mo.__version__).all()
