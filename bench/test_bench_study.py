@@ -71,14 +71,21 @@ def test_bench_study_pool_and_dask_against_a_serial_loop(benchmark, capsys):
 
     # the study's own serial backend over the same subset: its per-session overhead
     t0 = time.perf_counter()
-    mo.study([str(f) for f, _ in dict.fromkeys(sample)], [policy], seeds=seeds,
-             duration_s=duration_s, workers=1, progress=False)  # fmt: skip
+    mo.study(
+        [str(f) for f, _ in dict.fromkeys(sample)],
+        [policy],
+        seeds=seeds,
+        duration_s=duration_s,
+        workers=1,
+        progress=False,
+    )
     serial_study_s = time.perf_counter() - t0
     serial_study_n = len(dict.fromkeys(f for f, _ in sample)) * n_seeds
 
     def pool_run():
-        return mo.study(files, [policy], seeds=seeds, duration_s=duration_s, workers=2,
-                        progress=False)  # fmt: skip
+        return mo.study(
+            files, [policy], seeds=seeds, duration_s=duration_s, workers=2, progress=False
+        )
 
     t0 = time.perf_counter()
     pool = benchmark.pedantic(pool_run, rounds=1, iterations=1)
@@ -94,8 +101,9 @@ def test_bench_study_pool_and_dask_against_a_serial_loop(benchmark, capsys):
     ):
         cluster_start_s = time.perf_counter() - t_cluster
         t0 = time.perf_counter()
-        on_dask = mo.study(files, [policy], seeds=seeds, duration_s=duration_s, client=client,
-                           progress=False)  # fmt: skip
+        on_dask = mo.study(
+            files, [policy], seeds=seeds, duration_s=duration_s, client=client, progress=False
+        )
         dask_s = time.perf_counter() - t0
     dask_rate = _rate(sessions, dask_s)
 

@@ -21,8 +21,24 @@ from mediaopt.study import Study, study
 def test_cli_on_the_bundled_traces(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     out = tmp_path / "out"
     report = tmp_path / "report.html"
-    argv = ["study", "--bundled", "--policy", "gcc", "--policy", "consult", "--seeds", "2",
-            "--duration-s", "6", "--workers", "1", "--out", str(out), "--report", str(report)]  # fmt: skip
+    argv = [
+        "study",
+        "--bundled",
+        "--policy",
+        "gcc",
+        "--policy",
+        "consult",
+        "--seeds",
+        "2",
+        "--duration-s",
+        "6",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "--report",
+        str(report),
+    ]
     assert main(argv) == 0
     cap = capsys.readouterr()
     lines = cap.out.splitlines()
@@ -48,8 +64,19 @@ def test_cli_exit_status_two_when_a_session_fails(
     mo.traces.write_mahimahi(mo.traces.constant(1000, duration_s=5.0), folder / "ok.down")
     (folder / "broken.down").write_text("1\n2\nthree\n")
     out = tmp_path / "out"
-    status = main(["study", str(folder), "--policy", "consult", "--quiet", "--workers", "1",
-                   "--out", str(out)])  # fmt: skip
+    status = main(
+        [
+            "study",
+            str(folder),
+            "--policy",
+            "consult",
+            "--quiet",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ]
+    )
     assert status == 2
     cap = capsys.readouterr()
     assert "1 of 2 sessions failed" in cap.err and "broken.down" in cap.err
@@ -77,13 +104,35 @@ def test_cli_usage_errors(argv, message, capsys: pytest.CaptureFixture[str]):
 def test_cli_on_a_local_dask_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     pytest.importorskip("distributed")
     out = tmp_path / "out"
-    argv = ["study", "constant-1mbps", "rural-4g", "--policy", "consult", "--seeds", "2",
-            "--duration-s", "4", "--dask", "local", "--workers", "2", "--quiet", "--out", str(out)]  # fmt: skip
+    argv = [
+        "study",
+        "constant-1mbps",
+        "rural-4g",
+        "--policy",
+        "consult",
+        "--seeds",
+        "2",
+        "--duration-s",
+        "4",
+        "--dask",
+        "local",
+        "--workers",
+        "2",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
     assert main(argv) == 0
     st = Study.load(out)
     assert st.manifest["parameters"]["backend"] == "dask"
-    serial = study([mo.traces.bundled()[n] for n in ("constant-1mbps", "rural-4g")], ["consult"],
-                   seeds=range(2), duration_s=4, workers=1, progress=False)  # fmt: skip
+    serial = study(
+        [mo.traces.bundled()[n] for n in ("constant-1mbps", "rural-4g")],
+        ["consult"],
+        seeds=range(2),
+        duration_s=4,
+        workers=1,
+        progress=False,
+    )
     cols = ["trace_id", "seed", "usable_s", "frame_delay_p95_ms", "sent_kbps"]
     pd.testing.assert_frame_equal(st.sessions[cols], serial.sessions[cols])
 
@@ -95,10 +144,19 @@ def test_cli_on_a_local_dask_cluster(tmp_path: Path, capsys: pytest.CaptureFixtu
 def fleet_study() -> Study:
     """About 1,000 short sessions over 40 'sites' (copies of the bundled traces)."""
     bundled = list(mo.traces.bundled().values())
-    traces = [bundled[i % len(bundled)].renamed(f"site{i:02d}-{bundled[i % len(bundled)].name}")
-              for i in range(40)]  # fmt: skip
-    return study(traces, ["gcc", "consult"], seeds=range(12), duration_s=3.0, workers=2,
-                 progress=False, groups=lambda tid: tid.split("-")[0])  # fmt: skip
+    traces = [
+        bundled[i % len(bundled)].renamed(f"site{i:02d}-{bundled[i % len(bundled)].name}")
+        for i in range(40)
+    ]
+    return study(
+        traces,
+        ["gcc", "consult"],
+        seeds=range(12),
+        duration_s=3.0,
+        workers=2,
+        progress=False,
+        groups=lambda tid: tid.split("-")[0],
+    )
 
 
 @pytest.mark.slow
@@ -134,18 +192,34 @@ def test_report_renders_in_headless_chromium(tmp_path: Path):
     browser = _chromium()
     if browser is None:
         pytest.skip("chromium not installed (.ci/run installs Debian's chromium)")
-    st = study(list(mo.traces.bundled().values()), ["gcc", "consult"], seeds=range(2),
-               duration_s=10.0, workers=1, progress=False)  # fmt: skip
+    st = study(
+        list(mo.traces.bundled().values()),
+        ["gcc", "consult"],
+        seeds=range(2),
+        duration_s=10.0,
+        workers=1,
+        progress=False,
+    )
     page = tmp_path / "study.html"
     write_report(page, st)
     shot = tmp_path / "shot.png"
     env = {**os.environ, "HOME": str(tmp_path)}
-    base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-            f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1100,1600"]  # fmt: skip
+    base = [
+        browser,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1100,1600",
+    ]
     run = subprocess.run(
         [*base, "--enable-logging=stderr", "--v=0", f"--screenshot={shot}", page.as_uri()],
-        capture_output=True, text=True, timeout=120, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert shot.exists(), run.stderr[-2000:]
     console = [line for line in run.stderr.splitlines() if "CONSOLE" in line or "Uncaught" in line]
     assert not console, "\n".join(console)
@@ -153,16 +227,30 @@ def test_report_renders_in_headless_chromium(tmp_path: Path):
 
     pixels = np.asarray(matplotlib.image.imread(str(shot)))
     assert pixels.shape[0] == 1600 and float(pixels[..., :3].std()) > 0.05  # not blank
-    dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True,
-                         timeout=120, env=env)  # fmt: skip
+    dom = subprocess.run(
+        [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, env=env
+    )
     assert "Service level per policy" in dom.stdout and dom.stdout.count("<svg") >= 10
     json.dumps(st.manifest)  # the manifest stays plain JSON
 
 
 def test_replay_json_and_csv_carry_provenance(tmp_path: Path):
     j, c = tmp_path / "r.json", tmp_path / "r.csv"
-    argv = ["replay", "constant-1mbps", "--policy", "consult", "--policy", "gcc",
-            "--duration-s", "3", "--quiet", "--json", str(j), "--csv", str(c)]  # fmt: skip
+    argv = [
+        "replay",
+        "constant-1mbps",
+        "--policy",
+        "consult",
+        "--policy",
+        "gcc",
+        "--duration-s",
+        "3",
+        "--quiet",
+        "--json",
+        str(j),
+        "--csv",
+        str(c),
+    ]
     assert main(argv) == 0
     doc = json.loads(j.read_text())
     prov = doc["provenance"]

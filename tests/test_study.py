@@ -61,8 +61,11 @@ def test_same_named_traces_in_two_folders_stay_apart(clinics: Path):
     st = run([clinics], pols=("gcc",))
     s = st.sessions
     assert list(s.columns) == list(SESSION_COLUMNS)
-    assert s["trace_id"].tolist() == ["clinicA/day1.down", "clinicB/day1.down",
-                                      "clinicB/ward/day2.down"]  # fmt: skip
+    assert s["trace_id"].tolist() == [
+        "clinicA/day1.down",
+        "clinicB/day1.down",
+        "clinicB/ward/day2.down",
+    ]
     assert s["group"].tolist() == ["clinicA", "clinicB", "clinicB"]
     assert s["trace_sha256"].nunique() == 3
     for tid, sha in zip(s["trace_id"], s["trace_sha256"], strict=True):
@@ -81,8 +84,13 @@ def test_same_named_traces_in_two_folders_stay_apart(clinics: Path):
 def test_trace_objects_and_networks():
     tr = mo.traces.constant(1000, duration_s=5.0).renamed("flat")
     nets = [mo.Network(one_way_delay_ms=20, name="near"), mo.Network(one_way_delay_ms=150)]
-    st = run([tr, tr.renamed("flat")], pols=("consult",), network=nets, seeds=(0, 1),
-             groups=lambda tid: "lab")  # fmt: skip
+    st = run(
+        [tr, tr.renamed("flat")],
+        pols=("consult",),
+        network=nets,
+        seeds=(0, 1),
+        groups=lambda tid: "lab",
+    )
     s = st.sessions
     assert len(s) == 2 * 2 * 2
     assert s["trace_id"].unique().tolist() == ["flat", "flat#2"]
@@ -178,8 +186,11 @@ def test_sla_pools_usable_time_over_counted_time(clinics: Path):
         assert all(0.0 <= x <= 1.0 for x in shares)
     by_site = st.sla()
     assert by_site[["policy", "group"]].values.tolist() == [
-        ["gcc", "clinicA"], ["gcc", "clinicB"], ["consult", "clinicA"], ["consult", "clinicB"],
-    ]  # fmt: skip
+        ["gcc", "clinicA"],
+        ["gcc", "clinicB"],
+        ["consult", "clinicA"],
+        ["consult", "clinicB"],
+    ]
     assert by_site["sessions"].sum() == len(s)
     with pytest.raises(InputError, match="by"):
         st.sla(by="colour")
