@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mediaopt import bwe, policies, traces
+from mediaopt import bwe, policies, sla, traces
 from mediaopt._core.link import Link
 from mediaopt._version import __version__
 from mediaopt.bwe import GccEstimator
@@ -38,7 +38,6 @@ _LAZY_MODULES = {
     "quality": "mediaopt.quality",
     "media": "mediaopt.media",
     "report": "mediaopt.report",
-    "sla": "mediaopt.sla",
 }
 _LAZY_NAMES = {
     "Decoder": "mediaopt.media.encoders",
@@ -87,6 +86,7 @@ __all__ = [
     "profiles",
     "quality",
     "replay",
+    "sla",
     "study",
     "traces",
 ]

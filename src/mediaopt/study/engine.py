@@ -154,24 +154,33 @@ def _pool(ctx: Context, chunks: list[list[Task]], workers: int) -> Iterator[list
 def _dask(ctx: Context, chunks: list[list[Task]], client: Any) -> Iterator[list[SessionResult]]:
     from distributed import as_completed  # optional: the "study" extra, dask[distributed]
 
-    n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+    def limit() -> int:
+        # workers may join (or leave) while the study runs: keep each one busy
+        return IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info().get("workers", {})))
+
     # the context goes to every worker once; tasks carry only their indices
     ctx_future = client.scatter(ctx, broadcast=True, hash=False)
     pending = iter(chunks)
-    first = []
-    for chunk in pending:
-        first.append(client.submit(run_chunk_in, ctx_future, chunk, pure=False))
-        if len(first) >= n_workers * IN_FLIGHT_PER_WORKER:
-            break
-    futures = as_completed(first)  # type: ignore[no-untyped-call]
+    futures = as_completed()  # type: ignore[no-untyped-call]
+    in_flight = 0
+
+    def top_up() -> None:
+        nonlocal in_flight
+        want = limit()
+        while in_flight < want:
+            nxt = next(pending, None)
+            if nxt is None:
+                return
+            futures.add(client.submit(run_chunk_in, ctx_future, nxt, pure=False))  # type: ignore[no-untyped-call]
+            in_flight += 1
+
+    top_up()
     try:
         for fut in futures:
             result = fut.result()
             fut.release()
-            nxt = next(pending, None)
-            if nxt is not None:
-                more = client.submit(run_chunk_in, ctx_future, nxt, pure=False)
-                futures.add(more)  # type: ignore[no-untyped-call]
+            in_flight -= 1
+            top_up()
             yield result
     except BaseException:
         client.cancel(list(futures.futures))
