@@ -269,6 +269,13 @@ def test_save_and_load_round_trip(clinics: Path, tmp_path: Path, monkeypatch: py
     assert not (tmp_path / "out2" / "windows.parquet").exists()
     with pytest.raises(InputError, match="not a saved study"):
         Study.load(tmp_path)
+    # a loaded study replays its sessions again from the manifest (same folder)
+    again = back.replay_session(4)
+    row = back.sessions.iloc[4]
+    assert again.metrics["usable_ratio"] == row["usable_ratio"]
+    assert again.metrics["frame_delay_p95_ms"] == row["frame_delay_p95_ms"]
+    mine = back.windows[back.windows["session"] == 4]
+    assert again.window_table()["usable"].tolist() == mine["usable"].tolist()
 
 
 def test_bad_arguments(clinics: Path):
