@@ -32,8 +32,11 @@ SCENARIOS = {
     "bursts of 10 s, 2e-3": (lambda r, n: np.full(n, 2e-3), 10.0, 2e-3),
     "bursts of 30 s, 5e-4": (lambda r, n: np.full(n, 5e-4), 30.0, 5e-4),
     "calls differ (Beta)": (lambda r, n: r.beta(0.3, 300, n), 5.0, 0.3 / 300.3),
-    "1 call in 10 bad": (lambda r, n: np.where(r.random(n) < 0.1, 0.02, 2e-4), 20.0,
-                         0.1 * 0.02 + 0.9 * 2e-4),
+    "1 call in 10 bad": (
+        lambda r, n: np.where(r.random(n) < 0.1, 0.02, 2e-4),
+        20.0,
+        0.1 * 0.02 + 0.9 * 2e-4,
+    ),
     "3 % of calls 30 % bad": (lambda r, n: np.where(r.random(n) < 0.03, 0.3, 0.0), 60.0, 0.009),
 }
 
