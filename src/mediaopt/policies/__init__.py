@@ -25,16 +25,19 @@ from mediaopt.policies.model import (
     LIBWEBRTC_BALANCED_MIN_FPS,
     LIBWEBRTC_START_CAPS,
     LIBWEBRTC_VP8_LADDER,
+    POLICY_TABLES,
     PROTECTIONS,
     TIER_AVAILABILITY,
     AdaptationConfig,
     ClinicalProfile,
     Policy,
+    diff,
+    flatten,
     floor_capacity_kbps,
     profile_ladder,
     with_profile_ladder,
 )
-from mediaopt.policies.store import load, loads, names, resolve
+from mediaopt.policies.store import MAX_OVERLAY_DEPTH, load, loads, names, overlay_toml, resolve
 from mediaopt.policies.toml import dumps
 
 __all__ = [
@@ -42,6 +45,8 @@ __all__ = [
     "LIBWEBRTC_BALANCED_MIN_FPS",
     "LIBWEBRTC_START_CAPS",
     "LIBWEBRTC_VP8_LADDER",
+    "MAX_OVERLAY_DEPTH",
+    "POLICY_TABLES",
     "PROTECTIONS",
     "TIER_AVAILABILITY",
     "Adaptation",
@@ -51,12 +56,15 @@ __all__ = [
     "Policy",
     "build_core",
     "degradation_path",
+    "diff",
     "dumps",
+    "flatten",
     "floor_capacity_kbps",
     "ladder_limits",
     "load",
     "loads",
     "names",
+    "overlay_toml",
     "profile_ladder",
     "resolve",
     "with_profile_ladder",
