@@ -314,6 +314,16 @@ def test_capacity_floor_validation_and_toml_round_trip():
     for bad in ("-1.0", '"fast"', "1e9", "true"):
         with pytest.raises(InputError, match=r"profile\.min_capacity_kbps"):
             policies.loads(f'name = "x"\n[profile]\nmin_capacity_kbps = {bad}\n')
+    # a derived floor follows floors that an override or an overlay changes ...
+    assert pol.with_overrides({"profile.min_fps": 15.0}).profile.min_capacity_kbps == (
+        floor_capacity_kbps(960, 540, 15.0)
+    )
+    over = policies.loads('base = "consult"\n[profile]\nmin_width = 960\nmin_height = 540\n')
+    assert over.profile.min_capacity_kbps == floor_capacity_kbps(960, 540, 15.0)
+    # ... a number set by hand stays
+    assert custom.with_overrides({"profile.min_fps": 15.0}).profile.min_capacity_kbps == 500.0
+    both = pol.with_overrides({"profile.min_fps": 15.0, "profile.min_capacity_kbps": 90.0})
+    assert both.profile.min_capacity_kbps == 90.0
     # a file that omits it gets the derivation from its own floors
     text = 'name = "x"\n[profile]\nmin_width = 320\nmin_height = 240\nmin_fps = 10.0\n'
     assert policies.loads(text).profile.min_capacity_kbps == 65.4

@@ -143,6 +143,34 @@ def floor_capacity_kbps(min_width: int, min_height: int, min_fps: float) -> floa
     return round(need_bps / 1000.0, 1)
 
 
+#: The profile fields the capacity floor is derived from.
+FLOOR_FIELDS: tuple[str, ...] = ("min_width", "min_height", "min_fps")
+
+
+def follow_floors(before: Mapping[str, Any], after: dict[str, Any], given: Any) -> None:
+    """Let a derived ``min_capacity_kbps`` follow floors that an overlay or override changed.
+
+    ``before`` is a profile table, ``after`` the same table with the keys in ``given``
+    changed. When ``given`` changes a floor (:data:`FLOOR_FIELDS`) but not
+    ``min_capacity_kbps``, and ``before`` held the number its own floors derive (or none),
+    the number is dropped from ``after`` so that the new floors derive it again; a number
+    set by hand stays.
+    """
+    keys = set(given)
+    if "min_capacity_kbps" in keys or not keys & set(FLOOR_FIELDS):
+        return
+    if "min_capacity_kbps" not in after:
+        return
+    defaults = ClinicalProfile.__dataclass_fields__
+    floors = [before.get(f, defaults[f].default) for f in FLOOR_FIELDS]
+    try:
+        derived = floor_capacity_kbps(*floors)
+    except (TypeError, ValueError):
+        return  # a bad floor is reported when the profile is built
+    if before.get("min_capacity_kbps", derived) == derived:
+        del after["min_capacity_kbps"]
+
+
 def _fail(key: str, problem: str) -> InputError:
     return InputError(f"{key}: {problem}")
 
@@ -491,8 +519,11 @@ class Policy:
         if not isinstance(overrides, Mapping):
             raise InputError(f"overrides: expected a mapping, got {type(overrides).__name__}")
         data = self.to_dict()
+        before = dict(data["profile"])
         for key, value in overrides.items():
             _set_dotted(data, key, value)
+        given = [k.partition(".")[2] for k in overrides if k.startswith("profile.")]
+        follow_floors(before, data["profile"], given)
         return Policy.from_dict(data)
 
 
