@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from mediaopt.sla import REASONS, Reason, WindowScores, WindowSummary, reason_na
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["STATES", "WINDOW_COLUMNS", "CallMonitor", "resolve_profile"]
+__all__ = ["STATES", "WINDOW_COLUMNS", "CallMonitor", "resolve_profile", "summary_difference"]
 
 #: What :attr:`CallMonitor.state` can be.
 STATES: tuple[str, ...] = ("usable", "unusable", "excluded", "no data")
@@ -87,7 +88,8 @@ def _summary(windows: Sequence[Window]) -> WindowSummary:
     return scores.summary()
 
 
-def _difference(new: WindowSummary, old: WindowSummary) -> WindowSummary:
+def summary_difference(new: WindowSummary, old: WindowSummary) -> WindowSummary:
+    """``new - old``, field by field (the time two accountings differ by)."""
     return WindowSummary(
         **{
             f.name: getattr(new, f.name) - getattr(old, f.name)
@@ -123,6 +125,8 @@ class CallMonitor:
         self._builder = WindowBuilder(reorder_windows=reorder_windows, max_windows=max_windows)
         self._summary = WindowSummary()
         self._snapshots = 0
+        # final windows not yet taken by a Fleet (bounded: a lone monitor never takes them)
+        self._fresh: deque[Window] = deque(maxlen=max_windows or 3600)
         self.invalid_fields = 0  #: fields present with unusable values, over all snapshots
         self._floor_px = int(self.profile.min_width) * int(self.profile.min_height)
 
@@ -207,13 +211,20 @@ class CallMonitor:
     def _score(self, ready: list[Window]) -> list[Window]:
         self._judge(ready)
         self._summary = self._summary + _summary(ready)
+        self._fresh.extend(ready)
         fixes = self._builder.corrections
         if fixes:
             self._builder.corrections = []
             before = _summary(fixes)
             self._judge(fixes)
-            self._summary = self._summary + _difference(_summary(fixes), before)
+            self._summary = self._summary + summary_difference(_summary(fixes), before)
         return ready
+
+    def take_final(self) -> list[Window]:
+        """The windows made final since the last call (each handed out once)."""
+        out = list(self._fresh)
+        self._fresh.clear()
+        return out
 
     # ---------------------------------------------------------------- reading
 
