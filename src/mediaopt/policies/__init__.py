@@ -30,6 +30,7 @@ from mediaopt.policies.model import (
     AdaptationConfig,
     ClinicalProfile,
     Policy,
+    floor_capacity_kbps,
     profile_ladder,
     with_profile_ladder,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "build_core",
     "degradation_path",
     "dumps",
+    "floor_capacity_kbps",
     "ladder_limits",
     "load",
     "loads",
