@@ -6,13 +6,15 @@ out-of-order snapshots handled alike) and writes one trace step per one-second w
 
 - ``capacity_kbps``: the larger of what the path delivered (inbound ``bytesReceived``
   rate) and what the sender's estimator held available (``availableOutgoingBitrate``);
-  in a window where the path was queueing (RTT above its base by
-  :data:`QUEUEING_MS`) or losing more than :data:`CONGESTED_LOSS`, the path was the
-  bottleneck and the delivered rate is its capacity;
-- ``loss``: the packets lost in the window, except in those congested windows, where the
+  in a congested window (:attr:`~mediaopt.monitor.windows.Window.congested`: RTT above
+  its base by :data:`~mediaopt.monitor.windows.QUEUEING_MS`, or loss above
+  :data:`~mediaopt.monitor.windows.CONGESTED_LOSS`) the path was the bottleneck and the
+  delivered rate is its capacity;
+- ``loss``: the packets lost in the window, except in congested windows, where the
   replayed bottleneck queue drops them itself;
-- ``delay_ms``: half the base RTT (the smallest RTT of the last :data:`BASE_RTT_WINDOWS`
-  windows): the propagation delay each way; queueing is the replayed link's to add.
+- ``delay_ms``: half the base RTT (the smallest RTT of the last
+  :data:`~mediaopt.monitor.windows.BASE_RTT_WINDOWS` windows): the propagation delay
+  each way; queueing is the replayed link's to add.
 
 Windows with no usable number take the previous step's. ``docs/monitor.md`` ("Recording
 a call") explains the choices.
@@ -30,25 +32,16 @@ from typing import Any
 
 from mediaopt.errors import InputError
 from mediaopt.monitor.stats import internals_reports, parse_snapshot
-from mediaopt.monitor.windows import WindowBuilder
+from mediaopt.monitor.windows import BASE_RTT_WINDOWS, WindowBuilder
 from mediaopt.traces import Trace
 from mediaopt.traces.formats import write_csv
 
 __all__ = [
-    "BASE_RTT_WINDOWS",
-    "CONGESTED_LOSS",
-    "QUEUEING_MS",
     "read_stats_jsonl",
     "record",
     "record_file",
 ]
 
-#: RTT above the base RTT that means the bottleneck queue was filling (ms).
-QUEUEING_MS = 50.0
-#: Loss above which a window counts as congested whatever the RTT.
-CONGESTED_LOSS = 0.1
-#: Windows over which the base (propagation) RTT is the smallest RTT seen.
-BASE_RTT_WINDOWS = 10
 #: Capacity written for a window before anything was measured (kbit/s).
 UNKNOWN_CAPACITY_KBPS = 0.0
 
@@ -116,14 +109,13 @@ def record(reports: Iterable[tuple[Any, int | None]] | Iterable[Any], *, name: s
         if not math.isnan(w.rtt_ms):
             rtts.append(w.rtt_ms)
         base = min(rtts) if rtts else math.nan
-        queueing = not math.isnan(base) and w.rtt_ms - base > QUEUEING_MS
-        lossy = not math.isnan(w.packet_loss) and w.packet_loss > CONGESTED_LOSS
-        congested = queueing or lossy
+        congested = w.congested
         delivered = w.goodput_kbps
         if congested and not math.isnan(delivered):
             cap = delivered
         else:
-            cap = w.capacity_kbps
+            known = [x for x in (w.available_kbps, delivered) if not math.isnan(x)]
+            cap = max(known) if known else math.nan
         cap = cap_prev if math.isnan(cap) else cap
         lo = loss_prev if math.isnan(w.packet_loss) else (0.0 if congested else w.packet_loss)
         dl = delay_prev if math.isnan(base) else base / 2.0

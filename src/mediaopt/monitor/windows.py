@@ -18,12 +18,26 @@ from dataclasses import dataclass
 
 from mediaopt.monitor.stats import NTP_UNIX_OFFSET_MS, Snapshot
 
-__all__ = ["WINDOW_US", "Window", "WindowBuilder"]
+__all__ = [
+    "BASE_RTT_WINDOWS",
+    "CONGESTED_LOSS",
+    "QUEUEING_MS",
+    "WINDOW_US",
+    "Window",
+    "WindowBuilder",
+]
 
 #: One availability window (DESIGN.md: "scored per one-second window").
 WINDOW_US = 1_000_000
 #: Windows of (last-frame delay − mean delay) kept to estimate the playout clock's offset.
 OFFSET_SAMPLES = 120
+#: The path was the bottleneck in a window whose RTT stood this far above its base RTT
+#: (the bottleneck queue filling; cellular and Wi-Fi scheduling alone add up to ~100 ms) ...
+QUEUEING_MS = 200.0
+#: ... or that lost this share of its packets (random loss on the bundled Wi-Fi trace: 3.5 %).
+CONGESTED_LOSS = 0.2
+#: Windows over which the base (propagation) RTT is the smallest RTT seen.
+BASE_RTT_WINDOWS = 10
 #: A playout clock within this much of the NTP-shifted report clock counts from 1900 (ms).
 SAME_CLOCK_MS = 600_000.0
 
@@ -55,15 +69,21 @@ class Window:
     target_kbps: float  #: outbound targetBitrate at the window's end (kbit/s)
     gap: bool  #: the window's snapshots were more than one window apart
     reset: bool  #: a counter restarted (new stream, renegotiation) within the window
+    congested: bool = False  #: the path was the bottleneck (queueing or heavy loss)
     final: bool = False  #: no later snapshot can change this window any more
     reasons: int = 0  #: sla.Reason bits (0: usable), set when scored
     excluded: bool = False  #: outside the contract (capacity below the floor), when scored
 
     @property
     def capacity_kbps(self) -> float:
-        """The link capacity the window shows at least: the larger of goodput and BWE."""
-        known = [x for x in (self.available_kbps, self.goodput_kbps) if not math.isnan(x)]
-        return max(known) if known else math.nan
+        """The path's capacity where the stats show it, else ``nan`` (unknown).
+
+        Only a congested window shows it: the path was the bottleneck, so what it delivered
+        is what it could carry. Elsewhere the capacity was at least the delivered rate and
+        the estimator's ``availableOutgoingBitrate``, by an unknown margin, so no window is
+        excluded on a guess (docs/monitor.md, "Excluded windows").
+        """
+        return self.goodput_kbps if self.congested else math.nan
 
 
 def _delta(cur: float | None, prev: float | None, restart: bool) -> tuple[float | None, bool]:
@@ -131,6 +151,7 @@ class WindowBuilder:
         self._f0_us: float | None = None  # upper bound on the stream's first render time
         self._offsets: deque[float] = deque(maxlen=OFFSET_SAMPLES)
         self._last_delay_ms = math.nan
+        self._rtts: deque[float] = deque(maxlen=BASE_RTT_WINDOWS)
         self.closed = False
         self.stale = 0  #: snapshots that came after their window was measured
         self.replaced = 0  #: snapshots another one nearer to the same boundary replaced
@@ -380,6 +401,13 @@ class WindowBuilder:
             )
             for i in range(n)
         ]
+        if m.rtt_s is not None:
+            self._rtts.append(m.rtt_s * 1e3)
+        if self._rtts:
+            queueing = m.rtt_s is not None and m.rtt_s * 1e3 - min(self._rtts) >= QUEUEING_MS
+            lossy = not math.isnan(m.loss) and m.loss >= CONGESTED_LOSS
+            for w in out:
+                w.congested = queueing or lossy
         if m.froze:
             self._mark_freeze(out, m, prev)
         self._prev = cur
