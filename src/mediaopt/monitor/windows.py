@@ -375,7 +375,10 @@ class WindowBuilder:
         assert self.t0_us is not None
         m = self._measure(prev, cur, update=True)
         if m.reset:
+            # the running estimators lean on the old counters: start them again
             self.resets += 1
+            self._f0_us = None
+            self._offsets.clear()
         if cur.stream is not None:
             self._last_stream = cur
             self._anchor(cur)
