@@ -36,6 +36,8 @@ from mediaopt.monitor.stats import parse_snapshot
 __all__ = [
     "CALL_ID_PATTERN",
     "DEFAULT_PORT",
+    "FLEET_KEY",
+    "METRICS_KEY",
     "MAX_BODY_BYTES",
     "Sites",
     "create_app",
@@ -132,6 +134,10 @@ def _error(status: int, reason: str) -> web.Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return web.json_response({"error": reason}, status=status, headers=headers)
 
+
+#: Where the application keeps its fleet and its metrics (``app[FLEET_KEY]``).
+FLEET_KEY = web.AppKey("fleet", Fleet)
+METRICS_KEY: web.AppKey[Any] = web.AppKey("metrics")
 
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -308,8 +314,8 @@ def create_app(
     app.router.add_get("/metrics", get_metrics)
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(evictor)
-    app["fleet"] = fleet
-    app["metrics"] = metrics
+    app[FLEET_KEY] = fleet
+    app[METRICS_KEY] = metrics
     return app
 
 
