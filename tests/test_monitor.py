@@ -24,7 +24,7 @@ import pytest
 import mediaopt as mo
 from mediaopt.errors import InputError
 from mediaopt.monitor.call import CallMonitor
-from mediaopt.monitor.fleet import Fleet, FleetFull
+from mediaopt.monitor.fleet import Fleet, FleetFullError
 from mediaopt.monitor.recorder import read_stats_jsonl, record, record_file
 from mediaopt.monitor.stats import (
     NTP_UNIX_OFFSET_MS,
@@ -41,7 +41,7 @@ BUNDLED = sorted(p.name for p in DATA.iterdir() if not p.name.startswith("."))
 POLICIES = ("gcc", "consult", "surgical", "followup")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _replay(trace: str, policy: str) -> mo.ReplayResult:
     return mo.replay(DATA / trace, policy, seed=0)
 
@@ -171,8 +171,9 @@ def test_frame_count_falls_back_to_decoded_then_received() -> None:
 
 
 def test_snapshot_time_is_now_us_else_the_newest_timestamp() -> None:
-    rep = _report(framesRendered=1, timestamp=1000.0) + [
-        {"id": "CP", "type": "candidate-pair", "timestamp": 2000.5}
+    rep = [
+        *_report(framesRendered=1, timestamp=1000.0),
+        {"id": "CP", "type": "candidate-pair", "timestamp": 2000.5},
     ]
     assert parse_snapshot(rep).t_us == 2_000_500
     assert parse_snapshot(rep, now_us=7).t_us == 7
@@ -305,10 +306,12 @@ def test_no_inbound_video_is_no_video() -> None:
 
 def test_counter_reset_is_a_restart_not_a_negative_window() -> None:
     reports = _reports()
-    counters = ("packetsReceived", "packetsLost", "bytesReceived", "framesReceived",
-                "framesDecoded", "keyFramesDecoded", "framesRendered", "framesDropped",
-                "freezeCount", "totalFreezesDuration", "totalInterFrameDelay",
-                "totalSquaredInterFrameDelay", "jitterBufferDelay", "jitterBufferEmittedCount")  # fmt: skip
+    counters = (
+        "packetsReceived", "packetsLost", "bytesReceived", "framesReceived", "framesDecoded",
+        "keyFramesDecoded", "framesRendered", "framesDropped", "freezeCount",
+        "totalFreezesDuration", "totalInterFrameDelay", "totalSquaredInterFrameDelay",
+        "jitterBufferDelay", "jitterBufferEmittedCount",
+    )  # fmt: skip
     base = {k: reports[60][0][k] for k in counters}
     for rep in reports[60:]:
         for k, v in base.items():
@@ -482,7 +485,7 @@ def test_fleet_is_bounded() -> None:
     for cid in ("a", "b"):
         for r in rep:
             fleet.add_stats(cid, r, site="s", policy="consult")
-    with pytest.raises(FleetFull):
+    with pytest.raises(FleetFullError):
         fleet.add_stats("c", rep[0], site="s", policy="consult")
     mon = fleet.get("a")
     assert mon is not None and len(mon.window_list()) <= 5

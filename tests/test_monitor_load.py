@@ -17,7 +17,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -108,7 +107,9 @@ def _server_p99_s(url: str) -> float:
         text = resp.read().decode()
     buckets = [
         (float(m.group(1)), float(m.group(2)))
-        for m in re.finditer(r'mediaopt_ingest_duration_seconds_bucket\{le="([0-9.e+-]+)"\} (\S+)', text)
+        for m in re.finditer(
+            r'mediaopt_ingest_duration_seconds_bucket\{le="([0-9.e+-]+)"\} (\S+)', text
+        )
     ]
     total = float(re.search(r"mediaopt_ingest_duration_seconds_count (\S+)", text).group(1))  # type: ignore[union-attr]
     for bound, count in buckets:

@@ -29,7 +29,9 @@ TOKEN = "prometheus-test-token-0123"
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
-needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="promtool absent (.ci/run installs it)")
+needs_promtool = pytest.mark.skipif(
+    PROMTOOL is None, reason="promtool absent (.ci/run installs it)"
+)
 
 
 @needs_promtool

@@ -14,12 +14,12 @@ import pytest
 pytest.importorskip("aiohttp")
 pytest.importorskip("prometheus_client")
 
-from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
+from aiohttp.test_utils import TestClient, TestServer
 
-import mediaopt as mo  # noqa: E402
-from mediaopt.errors import InputError  # noqa: E402
-from mediaopt.monitor.fleet import Fleet  # noqa: E402
-from mediaopt.monitor.service import Sites, create_app, read_token  # noqa: E402
+import mediaopt as mo
+from mediaopt.errors import InputError
+from mediaopt.monitor.fleet import Fleet
+from mediaopt.monitor.service import Sites, create_app, read_token
 
 DATA = Path(mo.traces.__file__).parent / "data"
 TOKEN = b"s3cret-token-for-tests"
@@ -61,7 +61,10 @@ def test_a_call_flows_through_and_shows_in_metrics() -> None:
         calls = await (await client.get("/v1/calls", headers=AUTH)).json()
         assert calls["calls"][0]["call_id"] == "call-1"
         text = await _metrics(client)
-        assert 'mediaopt_call_seconds_total{policy="surgical",result="usable",site="default",tier="advanced"}' in text
+        assert (
+            'mediaopt_call_seconds_total{policy="surgical",result="usable",site="default",tier="advanced"}'
+            in text
+        )
         assert "mediaopt_frame_delay_seconds_bucket" in text
         assert 'mediaopt_ingest_requests_total{code="200"}' in text
         assert "mediaopt_calls_active" in text and "call-1" not in text  # ids never labels
@@ -163,9 +166,13 @@ def test_configured_sites_and_policies(tmp_path: Path) -> None:
         assert (await _post(client, "a", {"report": REPORTS[0]})).status == 422  # which site?
         resp = await _post(client, "a", {"report": REPORTS[0], "site": "theatre-1"})
         assert (await resp.json())["policy"] == "surgical"
-        resp = await _post(client, "b", {"report": REPORTS[0], "site": "north", "policy": "followup"})
+        resp = await _post(
+            client, "b", {"report": REPORTS[0], "site": "north", "policy": "followup"}
+        )
         assert (await resp.json())["tier"] == "basic"
-        resp = await _post(client, "c", {"report": REPORTS[0], "site": "north", "policy": "surgical"})
+        resp = await _post(
+            client, "c", {"report": REPORTS[0], "site": "north", "policy": "surgical"}
+        )
         assert resp.status == 422
 
     _run(t, sites=sites)

@@ -36,9 +36,7 @@ def register(sub: Any) -> None:
     s.add_argument("--token-file", required=True, help="file holding the bearer token (chmod 600)")
     s.add_argument("--sites", help="sites.toml: [sites.NAME] policies = [...] (default: one site)")
     s.add_argument("--evict-after-s", type=float, default=300.0, help="keep ended calls this long")
-    s.add_argument(
-        "--idle-timeout-s", type=float, default=60.0, help="end calls silent this long"
-    )
+    s.add_argument("--idle-timeout-s", type=float, default=60.0, help="end calls silent this long")
     s.add_argument("--max-calls", type=int, default=10_000, help="calls held at most")
     s.add_argument("--max-windows", type=int, default=600, help="windows of detail per call")
     s.add_argument(

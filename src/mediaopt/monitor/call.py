@@ -77,7 +77,7 @@ def resolve_profile(profile: Any) -> tuple[ClinicalProfile, str]:
 
 
 def _summary(windows: Sequence[Window]) -> WindowSummary:
-    """sla's time accounting of scored windows."""
+    """Sla's time accounting of scored windows."""
     if not windows:
         return WindowSummary()
     scores = WindowScores(
@@ -230,7 +230,7 @@ class CallMonitor:
 
     @property
     def summary(self) -> WindowSummary:
-        """The call's time accounting over its final windows (:class:`mediaopt.sla.WindowSummary`)."""
+        """The time accounting of the final windows (:class:`mediaopt.sla.WindowSummary`)."""
         return self._summary
 
     @property

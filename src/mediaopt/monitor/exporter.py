@@ -79,8 +79,7 @@ class FleetCollector(Collector):
         )
         delay = HistogramMetricFamily(
             "mediaopt_frame_delay_seconds",
-            "Estimated capture-to-render frame delay, one observation per final window "
-            "with video",
+            "Estimated capture-to-render frame delay, one observation per final window with video",
             labels=list(_GROUP),
         )
         states = self.fleet.current_states()

@@ -23,7 +23,7 @@ from mediaopt.monitor.stats import Snapshot
 from mediaopt.policies import ClinicalProfile
 from mediaopt.sla import REASONS, WindowSummary
 
-__all__ = ["FRAME_DELAY_BUCKETS_S", "Fleet", "FleetFull", "GroupTotals"]
+__all__ = ["FRAME_DELAY_BUCKETS_S", "Fleet", "FleetFullError", "GroupTotals"]
 
 #: Upper bounds (s) of the frame-delay histogram: the clinical anchors (150 ms transparent,
 #: 300 ms COMAR / tele-surgery suitable, 400 ms usable per G.114) and a tail.
@@ -32,7 +32,7 @@ FRAME_DELAY_BUCKETS_S: tuple[float, ...] = (
 )  # fmt: skip
 
 
-class FleetFull(Exception):
+class FleetFullError(Exception):
     """A new call was refused: the fleet already holds ``max_calls`` calls."""
 
 
@@ -142,14 +142,14 @@ class Fleet:
         return self.profile(policy)[1]
 
     def open(self, call_id: str, *, site: str, policy: str) -> CallMonitor:
-        """The call's monitor, started now when new. Raises :class:`FleetFull` when full."""
+        """The call's monitor, started now when new. Raises :class:`FleetFullError` when full."""
         e = self._calls.get(call_id)
         if e is not None:
             return e.monitor
         if len(self._calls) >= self.max_calls:
             self.evict()
             if len(self._calls) >= self.max_calls:
-                raise FleetFull(f"the monitor holds {self.max_calls} calls already")
+                raise FleetFullError(f"the monitor holds {self.max_calls} calls already")
         profile, name = self.profile(policy)
         mon = CallMonitor(
             profile,

@@ -55,27 +55,28 @@ def read_stats_jsonl(path: str | os.PathLike[str]) -> Iterator[tuple[Any, int | 
     """
     p = Path(path)
     try:
-        fh = open(p, encoding="utf-8")
+        text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{p}: cannot read: {exc.strerror or exc}") from exc
-    with fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                doc = json.loads(line)
-            except ValueError as exc:
-                raise InputError(f"{p}:{lineno}: not JSON: {exc}") from None
-            if isinstance(doc, dict) and "report" in doc:
-                ts = doc.get("timestamp_us")
-                if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int)):
-                    raise InputError(f"{p}:{lineno}: timestamp_us: expected an integer")
-                yield doc["report"], ts
-            elif isinstance(doc, dict) and "PeerConnections" in doc:
-                for rep in internals_reports(doc):
-                    yield rep, None
-            else:
-                yield doc, None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{p}: not a UTF-8 text file ({exc.reason})") from None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            doc = json.loads(line)
+        except ValueError as exc:
+            raise InputError(f"{p}:{lineno}: not JSON: {exc}") from None
+        if isinstance(doc, dict) and "report" in doc:
+            ts = doc.get("timestamp_us")
+            if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int)):
+                raise InputError(f"{p}:{lineno}: timestamp_us: expected an integer")
+            yield doc["report"], ts
+        elif isinstance(doc, dict) and "PeerConnections" in doc:
+            for rep in internals_reports(doc):
+                yield rep, None
+        else:
+            yield doc, None
 
 
 def record(reports: Iterable[tuple[Any, int | None]] | Iterable[Any], *, name: str) -> Trace:

@@ -30,15 +30,15 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mediaopt.errors import InputError
-from mediaopt.monitor.fleet import Fleet, FleetFull
+from mediaopt.monitor.fleet import Fleet, FleetFullError
 from mediaopt.monitor.stats import parse_snapshot
 
 __all__ = [
     "CALL_ID_PATTERN",
     "DEFAULT_PORT",
     "FLEET_KEY",
-    "METRICS_KEY",
     "MAX_BODY_BYTES",
+    "METRICS_KEY",
     "Sites",
     "create_app",
     "read_token",
@@ -123,7 +123,7 @@ def read_token(path: str | os.PathLike[str]) -> bytes:
     return data
 
 
-class _BadRequest(Exception):
+class _RequestError(Exception):
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status = status
@@ -167,7 +167,7 @@ def create_app(
                 resp: web.StreamResponse = _error(401, "missing or wrong bearer token")
             else:
                 resp = await handler(request)
-        except _BadRequest as exc:
+        except _RequestError as exc:
             resp = _error(exc.status, exc.reason)
         except web.HTTPRequestEntityTooLarge:
             resp = _error(413, f"body larger than {max_body_bytes} bytes")
@@ -183,37 +183,37 @@ def create_app(
     async def body(request: web.Request, allowed: frozenset[str], *, required: bool) -> Any:
         length = request.content_length
         if length is not None and length > max_body_bytes:
-            raise _BadRequest(413, f"body larger than {max_body_bytes} bytes")
+            raise _RequestError(413, f"body larger than {max_body_bytes} bytes")
         raw = await request.read()
         if not raw.strip():
             if required:
-                raise _BadRequest(400, "empty body: expected a JSON object")
+                raise _RequestError(400, "empty body: expected a JSON object")
             return {}
         try:
             doc = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise _BadRequest(400, f"body is not JSON: {exc}") from None
+            raise _RequestError(400, f"body is not JSON: {exc}") from None
         if not isinstance(doc, dict):
-            raise _BadRequest(422, "body: expected a JSON object")
+            raise _RequestError(422, "body: expected a JSON object")
         extra = sorted(set(doc) - allowed)
         if extra:
-            raise _BadRequest(422, f"unknown fields {extra}; allowed: {sorted(allowed)}")
+            raise _RequestError(422, f"unknown fields {extra}; allowed: {sorted(allowed)}")
         ts = doc.get("timestamp_us")
         if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 0):
-            raise _BadRequest(422, "timestamp_us: expected a non-negative integer")
+            raise _RequestError(422, "timestamp_us: expected a non-negative integer")
         return doc
 
     def call_id(request: web.Request) -> str:
         cid = request.match_info["call_id"]
         if not CALL_ID_PATTERN.fullmatch(cid):
-            raise _BadRequest(400, "call_id: 1-128 of [A-Za-z0-9._:-], starting alphanumeric")
+            raise _RequestError(400, "call_id: 1-128 of [A-Za-z0-9._:-], starting alphanumeric")
         return cid
 
     def parsed(doc: dict[str, Any]) -> Any:
         try:
             return parse_snapshot(doc["report"], doc.get("timestamp_us"))
         except InputError as exc:
-            raise _BadRequest(422, str(exc)) from None
+            raise _RequestError(422, str(exc)) from None
 
     def verdict(cid: str) -> dict[str, Any]:
         m = fleet.get(cid)
@@ -234,45 +234,46 @@ def create_app(
         cid = call_id(request)
         doc = await body(request, _STATS_FIELDS, required=True)
         if "report" not in doc:
-            raise _BadRequest(422, "body: 'report' (a getStats() result) is required")
+            raise _RequestError(422, "body: 'report' (a getStats() result) is required")
         site = doc.get("site")
         policy = doc.get("policy")
         if site is not None and not isinstance(site, str):
-            raise _BadRequest(422, "site: expected a string")
+            raise _RequestError(422, "site: expected a string")
         if policy is not None and not isinstance(policy, str):
-            raise _BadRequest(422, "policy: expected a string")
+            raise _RequestError(422, "policy: expected a string")
         snap = parsed(doc)
         existing = fleet.get(cid)
         if existing is not None:
             if existing.ended:
-                raise _BadRequest(409, f"call {cid} has ended")
+                raise _RequestError(409, f"call {cid} has ended")
             if site is not None and site != existing.site:
-                raise _BadRequest(409, f"call {cid} is at site {existing.site!r}")
+                raise _RequestError(409, f"call {cid} is at site {existing.site!r}")
             if policy is not None and fleet.profile_name(policy) != existing.policy:
-                raise _BadRequest(409, f"call {cid} is judged by policy {existing.policy!r}")
-            site, spec = existing.site, policy or existing.policy
+                raise _RequestError(409, f"call {cid} is judged by policy {existing.policy!r}")
+            site, spec = existing.site, existing.policy
         else:
             if site is None:
                 if len(site_cfg.policies) != 1:
-                    raise _BadRequest(422, "site: required (several sites are configured)")
+                    raise _RequestError(422, "site: required (several sites are configured)")
                 site = next(iter(site_cfg.policies))
             allowed = site_cfg.policies.get(site)
             if allowed is None:
-                raise _BadRequest(422, f"site: {site!r} is not a configured site")
-            spec = allowed[0] if policy is None else _allowed_spec(fleet, allowed, policy)
-            if spec is None:
-                raise _BadRequest(422, f"policy: {policy!r} is not allowed at site {site!r}")
+                raise _RequestError(422, f"site: {site!r} is not a configured site")
+            found = allowed[0] if policy is None else _allowed_spec(fleet, allowed, policy)
+            if found is None:
+                raise _RequestError(422, f"policy: {policy!r} is not allowed at site {site!r}")
+            spec = found
         try:
             fleet.add_stats(cid, snap, site=site, policy=spec)
-        except FleetFull as exc:
-            raise _BadRequest(503, str(exc)) from None
+        except FleetFullError as exc:
+            raise _RequestError(503, str(exc)) from None
         return web.json_response(verdict(cid))
 
     async def post_end(request: web.Request) -> web.Response:
         cid = call_id(request)
         doc = await body(request, _END_FIELDS, required=False)
         if cid not in fleet:
-            raise _BadRequest(404, f"no call {cid}")
+            raise _RequestError(404, f"no call {cid}")
         snap = parsed(doc) if "report" in doc else None
         mon = fleet.get(cid)
         assert mon is not None

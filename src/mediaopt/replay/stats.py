@@ -93,7 +93,7 @@ def stats_reports(
     gaps_done = np.maximum(rendered - 1, 0)
     tifd = _cum_at(gaps_s, gaps_done)
     tsifd = _cum_at(gaps_s * gaps_s, gaps_done)
-    f_start, f_stop, f_ms = _freeze_gaps(render, end_us)
+    _, f_stop, f_ms = _freeze_gaps(render, end_us)
     # libwebrtc counts a freeze when the frame that ends it renders; the replay also counts
     # a picture still frozen at the session end, reported here by the final snapshot.
     freezes_done = np.searchsorted(f_stop, t_us, side="left").astype(np.int64)
