@@ -1,18 +1,27 @@
 """``mediaopt monitor``: watch live calls (``serve``) and turn a call into a trace (``record``).
 
-``serve`` runs the HTTP service of :mod:`mediaopt.monitor.service` (the ``monitor`` extra:
-aiohttp and prometheus_client, imported only when it runs); ``record`` needs neither.
+``serve`` runs the HTTP service of :mod:`mediaopt.monitor.service`, which needs the
+``monitor`` extra (aiohttp and prometheus_client); without it ``serve`` says how to install
+it and ``record``, which needs neither, still works.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from types import ModuleType
 from typing import Any
 
 from mediaopt.cli.common import UsageError
 from mediaopt.monitor.fleet import Fleet
 from mediaopt.monitor.recorder import record_file
+
+service: ModuleType | None
+try:
+    from mediaopt.monitor import service
+except ImportError as _missing:  # the monitor extra is not installed
+    service = None
+    _MISSING = str(_missing)
 
 #: Defaults of ``serve``, shared with :mod:`mediaopt.monitor.service`.
 DEFAULT_PORT = 9464
@@ -58,13 +67,11 @@ def register(sub: Any) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     """Run the service until interrupted."""
-    # the monitor extra (aiohttp, prometheus_client): optional, loaded only to serve
-    try:
-        from mediaopt.monitor import service
-    except ImportError as exc:
+    if service is None:
         raise UsageError(
-            f"the monitor service needs the monitor extra: pip install 'mediaopt[monitor]' ({exc})"
-        ) from None
+            "the monitor service needs the monitor extra: pip install 'mediaopt[monitor]' "
+            f"({_MISSING})"
+        )
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: expected 0-65535, got {args.port}")
     token = service.read_token(args.token_file)

@@ -30,6 +30,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from mediaopt.errors import InputError
+from mediaopt.monitor.exporter import Metrics
 from mediaopt.monitor.fleet import Fleet, FleetFullError
 from mediaopt.monitor.stats import parse_snapshot
 
@@ -151,8 +152,6 @@ def create_app(
     evict_every_s: float = 1.0,
 ) -> web.Application:
     """The aiohttp application serving ``fleet`` (see the module doc for the routes)."""
-    from mediaopt.monitor.exporter import Metrics  # the monitor extra (prometheus_client)
-
     site_cfg = sites or Sites.default()
     metrics = Metrics(fleet)
     expected = b"Bearer " + token
