@@ -228,8 +228,16 @@ def test_round_trip_agrees_with_the_replay(trace: str, policy: str) -> None:
     # frames shown per window, exactly (a partial last window is judged on the last second,
     # which the monitor sees from its snapshots only approximately)
     assert (w.frames.to_numpy()[:-1] == ts.frames.to_numpy()[:-1]).all()
-    usable_m, usable_r = w.usable.to_numpy(), ts.usable.to_numpy()
-    assert not _off_edge(usable_m, usable_r).any(), "usable/unusable off the edges"
+    unusable_m, unusable_r = ~w.usable.to_numpy(), ~ts.usable.to_numpy()
+    off = _off_edge(unusable_m, unusable_r)
+    # the only verdicts that differ off the edges are windows the replay calls late and
+    # nothing else: one late frame among on-time ones, which the counters cannot show
+    only_late = ts.late.to_numpy() & ~ts[
+        ["frozen", "low_fps", "low_resolution", "no_video"]
+    ].to_numpy().any(axis=1)
+    assert not (off & ~(only_late & ~unusable_m)).any(), (
+        f"usable/unusable off the edges at {np.flatnonzero(off).tolist()}"
+    )
     for reason in ("frozen", "low_fps", "low_resolution", "no_video"):
         bad = _off_edge(w[reason].to_numpy(), ts[reason].to_numpy())
         assert not bad.any(), f"{reason} differs at windows {np.flatnonzero(bad).tolist()}"
@@ -254,11 +262,13 @@ def test_round_trip_totals() -> None:
             w = _feed(r.stats_reports(), policy, reorder_windows=0).windows
             total += len(ts)
             agree += int((w.usable.to_numpy() == ts.usable.to_numpy()).sum())
-            off += int(_off_edge(w.usable.to_numpy(), ts.usable.to_numpy()).sum())
+            off += int(_off_edge(~w.usable.to_numpy(), ~ts.usable.to_numpy()).sum())
             late_missed += int(_off_edge(w.late.to_numpy(), ts.late.to_numpy()).sum())
-    assert total == 1492 and off == 0
+    # measured: 1,479 of 1,492 agree; 5 differ off the edges, all isolated late frames;
+    # the late reason is missed off the edges in 13 (docs/monitor.md, "The round trip")
+    assert total == 1492
     assert agree / total >= 0.99
-    assert late_missed <= 15  # measured 13: docs/monitor.md, "What the counters cannot show"
+    assert off <= 5 and late_missed <= 13
 
 
 @pytest.mark.xfail(
@@ -266,11 +276,12 @@ def test_round_trip_totals() -> None:
     reason="an isolated late frame among on-time ones is invisible in getStats() counters "
     "(only the mean jitter-buffer delay and the frame on screen are); docs/monitor.md",
 )
-def test_round_trip_late_reason_is_exact_up_to_the_edges() -> None:
-    r = _replay("hospital-wifi-congested.csv", "consult")
+def test_round_trip_verdict_is_exact_up_to_the_edges_even_for_a_late_frame() -> None:
+    r = _replay("rural-4g.csv", "consult")
     ts = r.timeseries
     w = _feed(r.stats_reports(), "consult", reorder_windows=0).windows
     assert not _off_edge(w.late.to_numpy(), ts.late.to_numpy()).any()
+    assert not _off_edge(~w.usable.to_numpy(), ~ts.usable.to_numpy()).any()
 
 
 # ---------------------------------------------------------------------------------------
