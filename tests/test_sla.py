@@ -312,7 +312,7 @@ def test_capacity_floor_validation_and_toml_round_trip():
     custom = pol.replace(profile=dataclasses.replace(pol.profile, min_capacity_kbps=500.0))
     assert policies.loads(custom.to_toml()).profile.min_capacity_kbps == 500.0
     for bad in ("-1.0", '"fast"', "1e9", "true"):
-        with pytest.raises(InputError, match="profile.min_capacity_kbps"):
+        with pytest.raises(InputError, match=r"profile\.min_capacity_kbps"):
             policies.loads(f'name = "x"\n[profile]\nmin_capacity_kbps = {bad}\n')
     # a file that omits it gets the derivation from its own floors
     text = 'name = "x"\n[profile]\nmin_width = 320\nmin_height = 240\nmin_fps = 10.0\n'

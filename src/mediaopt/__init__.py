@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mediaopt import bwe, policies, traces
+from mediaopt import bwe, policies, sla, traces
 from mediaopt._core.link import Link
 from mediaopt._version import __version__
 from mediaopt.bwe import GccEstimator
@@ -18,6 +18,7 @@ from mediaopt.core import core_info
 from mediaopt.errors import InputError
 from mediaopt.policies import Adaptation, EncoderSettings
 from mediaopt.replay import ReplayResult, replay
+from mediaopt.study import Study, study
 from mediaopt.traces import Network
 
 if TYPE_CHECKING:
@@ -73,6 +74,7 @@ __all__ = [
     "Link",
     "Network",
     "ReplayResult",
+    "Study",
     "__version__",
     "bwe",
     "content",
@@ -84,5 +86,7 @@ __all__ = [
     "profiles",
     "quality",
     "replay",
+    "sla",
+    "study",
     "traces",
 ]

@@ -36,6 +36,7 @@ from mediaopt.errors import InputError
 __all__ = [
     "CONFIDENCE",
     "REASONS",
+    "SUMMARY_COLUMNS",
     "VERDICTS",
     "WINDOW_US",
     "Pooled",

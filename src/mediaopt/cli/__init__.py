@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from mediaopt._version import __version__
-from mediaopt.cli import info, monitor, policies, profile, replay, traces
+from mediaopt.cli import info, monitor, policies, profile, replay, study, traces
 from mediaopt.cli.common import UsageError
 
 #: Sub-command modules, in the order ``mediaopt --help`` lists them.
-COMMAND_MODULES = (info, traces, policies, replay, profile, monitor)
+COMMAND_MODULES = (info, traces, policies, replay, study, profile, monitor)
 
 __all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 
@@ -39,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the command line as given, for provenance (mediaopt study's manifest)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         status = args.func(args)
     except (UsageError, ValueError, FileNotFoundError, IsADirectoryError, KeyError) as exc:

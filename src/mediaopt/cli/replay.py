@@ -11,6 +11,7 @@ with status 2 and one line on stderr.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -25,9 +26,11 @@ from mediaopt import _atomic, policies, traces
 from mediaopt._validate import check_float, check_int
 from mediaopt._version import __version__
 from mediaopt.cli.common import UsageError
+from mediaopt.core import core_info
 from mediaopt.media import content, encoders, profiles
 from mediaopt.replay import fidelity, replay
 from mediaopt.report.replay import format_table, results_frame, write_report
+from mediaopt.study.inputs import trace_sha256
 
 #: Files in a trace folder that are documentation, not traces (licences, READMEs).
 _NOT_TRACES = ("license", "copying", "readme", "upstream-readme", "notice", "authors")
@@ -231,16 +234,79 @@ def _check_output(flag: str, path: str | None) -> None:
         raise UsageError(f"{flag} {path}: folder {parent} is not writable")
 
 
-def results_json(results: Sequence[Any], fidelity_rows: Sequence[dict[str, Any]] = ()) -> str:
+def results_json(
+    results: Sequence[Any],
+    fidelity_rows: Sequence[dict[str, Any]] = (),
+    provenance: dict[str, Any] | None = None,
+) -> str:
     """Return the JSON document ``--json`` writes: deterministic, one entry per session.
 
     With ``--encode`` the results are the second (measured-size) pass and ``fidelity_rows``
-    holds each session's model-vs-measurement summary.
+    holds each session's model-vs-measurement summary. ``provenance``
+    (:func:`replay_provenance`) adds the versions, inputs and parameters, and each
+    session's ``trace_sha256`` and ``policy_sha256``.
     """
-    doc: dict[str, Any] = {"mediaopt": __version__, "results": [r.to_json_dict() for r in results]}
+    entries = [r.to_json_dict() for r in results]
+    doc: dict[str, Any] = {"mediaopt": __version__}
+    if provenance is not None:
+        for entry, ids in zip(entries, provenance["sessions"], strict=False):
+            entry["trace_sha256"] = ids["trace_sha256"]
+            entry["policy_sha256"] = ids["policy_sha256"]
+        doc["provenance"] = {k: v for k, v in provenance.items() if k != "sessions"}
+    doc["results"] = entries
     if fidelity_rows:
         doc["fidelity"] = list(fidelity_rows)
     return json.dumps(doc, indent=2) + "\n"
+
+
+# -- provenance (shared with mediaopt study's manifest: versions, inputs, parameters) ------
+
+
+def replay_provenance(
+    args: argparse.Namespace, traces_: Sequence[Any], policies_: Sequence[Any], options: Any
+) -> dict[str, Any]:
+    """What ``--json``/``--csv`` record about a run: versions, inputs, parameters.
+
+    Traces are named by the paths as given on the command line (``traces``) and by each
+    trace's name and content hash; policies by name and the hash of their TOML. The
+    ``sessions`` list follows the replay order (trace x policy). The command line itself
+    is left out, so that the same replays write the same bytes whatever the output paths.
+    """
+    trace_ids = [
+        (getattr(t, "name", "?"), trace_sha256(t) if isinstance(t, traces.Trace) else None)
+        for t in traces_
+    ]
+    policy_ids = [
+        (
+            getattr(p, "name", "?"),
+            hashlib.sha256(p.to_toml().encode("utf-8")).hexdigest()
+            if callable(getattr(p, "to_toml", None))
+            else None,
+        )
+        for p in policies_
+    ]
+    network = options.get("network")
+    return {
+        "schema": "mediaopt.replay/1",
+        "mediaopt": __version__,
+        "core": {k: v for k, v in core_info().items() if k != "modules"},
+        "inputs": {
+            "traces": list(args.traces) + (["--bundled"] if args.bundled else []),
+            "trace_sha256": {name: sha for name, sha in trace_ids},
+            "policies": [{"policy": n, "sha256": sha} for n, sha in policy_ids],
+        },
+        "parameters": {
+            "seed": options.get("seed"),
+            "duration_s": options.get("duration_s"),
+            "network": network.to_dict() if network is not None else None,
+            "content": getattr(options.get("content"), "name", None),
+        },
+        "sessions": [
+            {"trace_sha256": tsha, "policy_sha256": psha}
+            for _, tsha in trace_ids
+            for _, psha in policy_ids
+        ],
+    }
 
 
 def _encode_options(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -273,9 +339,25 @@ def _fidelity_line(trace: Any, policy: Any, summary: dict[str, float]) -> str:
     )
 
 
-def results_csv(results: Sequence[Any]) -> str:
-    """Return the CSV ``--csv`` writes: one row per session (trace, policy, seed, metrics)."""
-    text: str = results_frame(results).to_csv(index=False, lineterminator="\n")
+def results_csv(results: Sequence[Any], provenance: dict[str, Any] | None = None) -> str:
+    """Return the CSV ``--csv`` writes: one row per session (trace, policy, seed, metrics).
+
+    With ``provenance`` (:func:`replay_provenance`) each row also carries its
+    ``trace_sha256``, ``policy_sha256``, the mediaopt version, the core flavour and the
+    network parameters.
+    """
+    frame = results_frame(results)
+    if provenance is not None and len(frame):
+        ids = provenance["sessions"][: len(frame)]
+        frame.insert(1, "trace_sha256", [i["trace_sha256"] for i in ids])
+        frame.insert(3, "policy_sha256", [i["policy_sha256"] for i in ids])
+        frame["mediaopt"] = provenance["mediaopt"]
+        frame["core"] = "debug" if provenance["core"].get("debug") else "release"
+        net = provenance["parameters"].get("network") or {}
+        for key in ("one_way_delay_ms", "queue_ms", "loss"):
+            value = net.get(key)
+            frame[key] = json.dumps(value) if isinstance(value, dict) else value
+    text: str = frame.to_csv(index=False, lineterminator="\n")
     return text
 
 
@@ -354,11 +436,12 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(per_trace), end="\n\n", flush=True)
 
     written = []
+    prov = replay_provenance(args, chosen_traces, chosen_policies, options)
     if args.json:
-        _atomic.write_text(args.json, results_json(results, fidelity_rows))
+        _atomic.write_text(args.json, results_json(results, fidelity_rows, prov))
         written.append(args.json)
     if args.csv:
-        _atomic.write_text(args.csv, results_csv(results))
+        _atomic.write_text(args.csv, results_csv(results, prov))
         written.append(args.csv)
     if args.report:
         write_report(args.report, results)

@@ -138,8 +138,8 @@ def floor_capacity_kbps(min_width: int, min_height: int, min_fps: float) -> floa
     The derivation is in docs/sla.md ("The capacity floor").
     """
     video_bps = ladder_limits(int(min_width), int(min_height), LIBWEBRTC_VP8_LADDER).min_bps
-    scale = (max(float(min_fps), 0.0) / FLOOR_FPS_REFERENCE) ** FLOOR_FPS_EXPONENT
-    need_bps = video_bps * scale * (1.0 + FLOOR_PACKET_OVERHEAD) + FLOOR_AUDIO_BPS
+    scale: float = (max(float(min_fps), 0.0) / FLOOR_FPS_REFERENCE) ** FLOOR_FPS_EXPONENT
+    need_bps = float(video_bps * scale * (1.0 + FLOOR_PACKET_OVERHEAD) + FLOOR_AUDIO_BPS)
     return round(need_bps / 1000.0, 1)
 
 

@@ -84,6 +84,10 @@ class ReplayResult:
         """The verdict on each one-second window (:mod:`mediaopt.sla`)."""
         return self._windows()[1]
 
+    def window_table(self) -> dict[str, Any]:
+        """The per-second table as numpy arrays (the columns of ``timeseries``, no pandas)."""
+        return self._windows()[0]
+
     def stats_reports(self) -> list[list[dict[str, Any]]]:
         """The ``getStats()`` snapshots a receiver would have returned, one a second.
 
