@@ -12,11 +12,11 @@ import sys
 from collections.abc import Sequence
 
 from mediaopt._version import __version__
-from mediaopt.cli import info, policies, profile, replay, study, traces
+from mediaopt.cli import info, monitor, policies, profile, replay, study, traces
 from mediaopt.cli.common import UsageError
 
 #: Sub-command modules, in the order ``mediaopt --help`` lists them.
-COMMAND_MODULES = (info, traces, policies, replay, study, profile)
+COMMAND_MODULES = (info, traces, policies, replay, study, profile, monitor)
 
 __all__ = ["COMMAND_MODULES", "UsageError", "build_parser", "main"]
 

@@ -26,6 +26,7 @@ from mediaopt.media import profiles
 from mediaopt.policies import ClinicalProfile, Policy, resolve
 from mediaopt.policies.adaptation import build_core
 from mediaopt.replay.metrics import FrameLog, IntervalLog, evaluate, timeseries_frame
+from mediaopt.replay.stats import stats_reports
 from mediaopt.sla import WindowScores
 from mediaopt.traces import Trace, load
 from mediaopt.traces.network import DEFAULT_NETWORK, LossModel, Network
@@ -86,6 +87,15 @@ class ReplayResult:
     def window_table(self) -> dict[str, Any]:
         """The per-second table as numpy arrays (the columns of ``timeseries``, no pandas)."""
         return self._windows()[0]
+
+    def stats_reports(self) -> list[list[dict[str, Any]]]:
+        """The ``getStats()`` snapshots a receiver would have returned, one a second.
+
+        W3C webrtc-stats objects at t = 0, 1 s, ... and at the session end
+        (:func:`mediaopt.replay.stats.stats_reports`); fed to a
+        :class:`mediaopt.monitor.CallMonitor` they give this session's windows.
+        """
+        return stats_reports(self.frames, self.intervals, self.metrics["duration_s"])
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict with a fixed key order and floats rounded reproducibly.
