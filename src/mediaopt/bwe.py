@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from mediaopt.errors import InputError
+from mediaopt.errors import InputError, clip_repr
 
 
 class BandwidthUsage(str, enum.Enum):
@@ -236,7 +236,13 @@ class GccConfig:
                     raise InputError(f"{f.name}: expected a bool, got {value!r}")
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise InputError(f"{f.name}: expected a number, got {value!r}")
+                raise InputError(f"{f.name}: expected a number, got {clip_repr(value)}")
+            # every field reaches the core as an int64 or a double used beside int64
+            # times and rates: refuse what would overflow there (issue 13)
+            if (isinstance(value, int) or math.isfinite(value)) and not (
+                -(2**63) <= value <= 2**63 - 1
+            ):
+                raise InputError(f"{f.name}: {clip_repr(value)} is outside the int64 range")
             if f.type in ("int", int):
                 if isinstance(value, float):
                     if not value.is_integer():
