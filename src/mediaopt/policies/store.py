@@ -7,6 +7,7 @@ parses, and every problem is an ``InputError`` naming the file (and the key or l
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import sys
@@ -77,7 +78,9 @@ def _read_file(path: Path) -> str:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such policy file") from None
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", str(path)) from None
+    except ValueError:  # an embedded NUL byte in the name
+        raise InputError(f"{clip_repr(str(path))}: not a usable file name") from None
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(f"{path}: is a folder, not a policy file")
     if not stat.S_ISREG(st.st_mode):
