@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from mediaopt import policies
+from mediaopt.cli.common import echo
 
 
 def register(sub: Any) -> None:
@@ -25,7 +26,7 @@ def run_ls(args: argparse.Namespace) -> int:
     rows = [policies.load(name) for name in policies.names()]
     width = max(len(p.name) for p in rows)
     for p in rows:
-        print(
+        echo(
             f"{p.name:<{width}}  {p.profile.tier:<8}  {p.adaptation.degradation:<19}  "
             f"{p.description}"
         )
@@ -34,5 +35,5 @@ def run_ls(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print the named policy, every field resolved, as TOML."""
-    print(policies.load(args.name).to_toml(), end="")
+    echo(policies.load(args.name).to_toml(), end="")
     return 0
