@@ -46,7 +46,11 @@ def _shared_traces() -> Path | None:
     return None
 
 
-_REAL_KINDS = {"mahimahi": ("mahimahi",), "cooked": ("hsdpa", "fcc"), "any": ("mahimahi", "hsdpa", "fcc")}
+_REAL_KINDS = {
+    "mahimahi": ("mahimahi",),
+    "cooked": ("hsdpa", "fcc"),
+    "any": ("mahimahi", "hsdpa", "fcc"),
+}
 _NOT_TRACES = {"LICENSE", "COPYING", "UPSTREAM-README", "README.md"}
 
 
@@ -189,9 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             why = targets.CORE_FINDINGS.get(name, "")
             print(f"{name:<26} {'loader' if t.loader else 'arrays':<7} {why}")
         return 0
-    names = ns.target or [
-        n for n, t in targets.TARGETS.items() if t.loader or not ns.loaders
-    ]
+    names = ns.target or [n for n, t in targets.TARGETS.items() if t.loader or not ns.loaders]
     unknown = [n for n in names if n not in targets.TARGETS]
     if unknown:
         p.error(f"unknown target(s) {unknown}; see --list")
@@ -221,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         doc = {"rows": rows, "skipped": {n: targets.CORE_FINDINGS[n] for n in skipped}}
         ns.json.write_text(json.dumps(doc, indent=2) + "\n")
     if ns.work is None:
-        shutil.rmtree(work / "artifacts", ignore_errors=True) if all(r["ok"] for r in rows) else None
+        shutil.rmtree(work / "artifacts", ignore_errors=True) if all(
+            r["ok"] for r in rows
+        ) else None
     return 0 if all(r["ok"] for r in rows) else 1
 
 

@@ -72,11 +72,13 @@ CORE_FINDINGS: dict[str, str] = {
 }
 
 
-class Crash(AssertionError):
+class CrashError(AssertionError):
     """An input broke a rule: a non-InputError escaped, or it was too slow or too big."""
 
 
-_TMP = Path(tempfile.mkdtemp(prefix="mediaopt-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
+_TMP = Path(
+    tempfile.mkdtemp(prefix="mediaopt-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+)
 
 
 def _as_file(data: bytes, suffix: str = "") -> Path:
@@ -272,7 +274,7 @@ def _maxrss_bytes() -> int:
 
 
 def guarded(target: Target, *, track_memory: bool = False) -> Callable[[bytes], None]:
-    """Wrap a target so that it enforces the rules and raises :class:`Crash` otherwise.
+    """Wrap a target so that it enforces the rules and raises :class:`CrashError` otherwise.
 
     Memory: with ``track_memory`` each input's peak is measured exactly (tracemalloc,
     numpy's buffers included; about 3x slower); without it, the growth of the process's
@@ -291,12 +293,12 @@ def guarded(target: Target, *, track_memory: bool = False) -> Callable[[bytes], 
                 target.run(data)
         except InputError:
             pass
-        except Crash:
+        except CrashError:
             raise
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            raise Crash(f"{target.name}: {type(exc).__name__}: {exc!s:.300}") from exc
+            raise CrashError(f"{target.name}: {type(exc).__name__}: {exc!s:.300}") from exc
         finally:
             elapsed = time.perf_counter() - t0
             if track_memory:
@@ -304,9 +306,11 @@ def guarded(target: Target, *, track_memory: bool = False) -> Callable[[bytes], 
                 tracemalloc.stop()
             else:
                 peak = _maxrss_bytes() - rss0
-        if elapsed > MAX_INPUT_S:
-            raise Crash(f"{target.name}: an input took {elapsed:.2f} s (over {MAX_INPUT_S} s)")
         if peak > MAX_ALLOC_BYTES:
-            raise Crash(f"{target.name}: an input allocated {peak / 2**20:.0f} MB (over 100 MB)")
+            raise CrashError(
+                f"{target.name}: an input allocated {peak / 2**20:.0f} MB (over 100 MB)"
+            )
+        if elapsed > MAX_INPUT_S:
+            raise CrashError(f"{target.name}: an input took {elapsed:.2f} s (over {MAX_INPUT_S} s)")
 
     return one
