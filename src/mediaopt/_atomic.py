@@ -221,7 +221,9 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def write_all(items: Sequence[tuple[str | os.PathLike[str], str | bytes]]) -> list[Path]:
+def write_all(
+    items: Sequence[tuple[str | os.PathLike[str], str | bytes]], done: list[Path] | None = None
+) -> list[Path]:
     """Write several files all or nothing; return their paths.
 
     Every destination is checked and every file staged (written to its temporary file and
@@ -229,7 +231,8 @@ def write_all(items: Sequence[tuple[str | os.PathLike[str], str | bytes]]) -> li
     leaves every destination as it was and no temporary file. The moves themselves run
     with SIGINT and SIGTERM held back, so an interrupt lands after all of them. (Only a
     failing rename, such as the folder vanishing, can leave some moved and some not; the
-    error then says which were written.)
+    error then says which were written.) ``done``, when given, receives each path as it
+    is moved into place, while the signals are still held.
     """
     dests = [check_output(p) for p, _ in items]
     staged: list[Path] = []
@@ -247,7 +250,7 @@ def write_all(items: Sequence[tuple[str | os.PathLike[str], str | bytes]]) -> li
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         raise
-    done: list[Path] = []
+    done = [] if done is None else done
     with _signals_held():
         try:
             for tmp, dest in zip(staged, dests, strict=True):

@@ -20,17 +20,13 @@ from types import FrameType
 
 from mediaopt._version import __version__
 from mediaopt.cli import info, policies, profile, replay, traces
-from mediaopt.cli.common import UsageError, drop_stdout, echo
+from mediaopt.cli.common import Terminated, UsageError, drop_stdout, echo
 from mediaopt.errors import clip_repr
 
 #: Sub-command modules, in the order ``mediaopt --help`` lists them.
 COMMAND_MODULES = (info, traces, policies, replay, profile)
 
 __all__ = ["COMMAND_MODULES", "Terminated", "UsageError", "build_parser", "main"]
-
-
-class Terminated(BaseException):
-    """Raised in the main thread on SIGTERM, so that cleanups run as for Ctrl-C."""
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -82,10 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             line = clip_repr(line, 2000)
         echo(f"mediaopt {args.command}: error: {line}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        echo(f"mediaopt {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        why = f"; {exc.args[0]}" if exc.args else ""
+        echo(f"mediaopt {args.command}: interrupted{why}", file=sys.stderr)
         return 130
-    except Terminated:
-        echo(f"mediaopt {args.command}: terminated", file=sys.stderr)
+    except Terminated as exc:
+        why = f"; {exc.args[0]}" if exc.args else ""
+        echo(f"mediaopt {args.command}: terminated{why}", file=sys.stderr)
         return 143
     return int(status or 0)

@@ -28,6 +28,7 @@ from mediaopt.errors import InputError
 __all__ = [
     "STDOUT",
     "Output",
+    "Terminated",
     "UsageError",
     "check_distinct",
     "drop_stdout",
@@ -43,6 +44,10 @@ STDOUT = "-"
 
 class UsageError(Exception):
     """A problem with the user's input: reported in one line, exit status 2."""
+
+
+class Terminated(BaseException):
+    """Raised in the main thread on SIGTERM, so that cleanups run as for Ctrl-C."""
 
 
 @dataclass(frozen=True)
@@ -106,14 +111,17 @@ def check_distinct(outputs: Sequence[Output | None]) -> None:
                 raise UsageError(f"{a.flag} and {b.flag}: both name {a.path}")
 
 
-def write_outputs(items: Sequence[tuple[Output, str | bytes]]) -> list[str]:
+def write_outputs(
+    items: Sequence[tuple[Output, str | bytes]], done: list[Path] | None = None
+) -> list[str]:
     """Write every output: the files all or nothing, then standard output; name them.
 
     Returns what was written (paths, and ``standard output``), for the command's
-    ``wrote ...`` line.
+    ``wrote ...`` line. ``done``, when given, receives each file as it is moved into
+    place (so a caller can tell an interrupt before the files from one after them).
     """
     files = [(o.path, data) for o, data in items if o.path is not None]
-    written = [str(p) for p in _atomic.write_all(files)]
+    written = [str(p) for p in _atomic.write_all(files, done)]
     for o, data in items:
         if o.is_stdout:
             if isinstance(data, bytes):

@@ -31,7 +31,15 @@ import pandas as pd
 from mediaopt import policies, traces
 from mediaopt._validate import check_float, check_int
 from mediaopt._version import __version__
-from mediaopt.cli.common import Output, UsageError, check_distinct, echo, output, write_outputs
+from mediaopt.cli.common import (
+    Output,
+    Terminated,
+    UsageError,
+    check_distinct,
+    echo,
+    output,
+    write_outputs,
+)
 from mediaopt.errors import clip_repr
 from mediaopt.media import content, encoders, profiles
 from mediaopt.replay import fidelity, replay
@@ -499,6 +507,7 @@ def _write_files(
     if not outs:
         return
     items: list[tuple[Output, str | bytes]] = []
+    done: list[Any] = []  # filled by the renames, so an interrupt after them is told apart
     try:
         if "--json" in outs:
             items.append((outs["--json"], results_json(rows, fidelity_rows)))
@@ -506,9 +515,12 @@ def _write_files(
             items.append((outs["--csv"], results_csv(rows)))
         if "--report" in outs:
             items.append((outs["--report"], render_html(rows)))
-        written = write_outputs(items)
-    except KeyboardInterrupt:
-        raise KeyboardInterrupt("no output file was written (outputs are all or nothing)") from None
+        written = write_outputs(items, done)
+    except (KeyboardInterrupt, Terminated) as exc:
+        if done:
+            raise  # every file was already in place when the signal landed
+        why = "no output file was written (outputs are all or nothing)"
+        raise type(exc)(why) from None
     if not quiet:
         # tell the operator where the files went (stderr: stdout stays the result tables)
         echo(f"wrote {', '.join(written)}", file=sys.stderr)
