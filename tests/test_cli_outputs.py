@@ -234,6 +234,22 @@ def test_signal_during_report_rendering_writes_no_output(tmp_path, sig, status, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_interrupt_during_the_replays_writes_no_output(monkeypatch, tmp_path, capsys):
+    class Interrupted(FakeBackend):
+        def replay(self, trace, policy, **kw):
+            if trace.name == "weak-300":
+                raise KeyboardInterrupt
+            return super().replay(trace, policy, **kw)
+
+    backend = Interrupted()
+    monkeypatch.setattr(cli_replay, "_backend", lambda: backend)
+    assert main(["replay", "--bundled", "--quiet", "--json", str(tmp_path / "r.json")]) == 130
+    assert capsys.readouterr().err.splitlines() == [
+        "mediaopt replay: interrupted; no output file was written (outputs are all or nothing)"
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_write_all_is_all_or_nothing(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     a.write_text("old a")

@@ -450,6 +450,34 @@ def run(args: argparse.Namespace) -> int:
     tables = not any(o.is_stdout for o in outs.values())
 
     total = len(chosen_traces) * len(chosen_policies)
+    try:
+        rows, failed = _run_sessions(
+            be, chosen_traces, chosen_policies, options, encode, fidelity_rows, args, tables
+        )
+    except (KeyboardInterrupt, Terminated) as exc:
+        if not outs:
+            raise
+        why = "no output file was written (outputs are all or nothing)"
+        raise type(exc)(why) from None
+
+    _write_files(outs, rows, fidelity_rows, quiet=args.quiet)
+    for line in _failure_summary(failed, total) if failed else ():
+        echo(line, file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _run_sessions(
+    be: _Backend,
+    chosen_traces: Sequence[Any],
+    chosen_policies: Sequence[Any],
+    options: dict[str, Any],
+    encode: dict[str, Any] | None,
+    fidelity_rows: list[dict[str, Any]],
+    args: argparse.Namespace,
+    tables: bool,
+) -> tuple[list[Any], list[FailedSession]]:
+    """Run every session in order; a failing one becomes a :class:`FailedSession` row."""
+    total = len(chosen_traces) * len(chosen_policies)
     show_progress = total > 1 and not args.quiet
     rows: list[Any] = []  # every session in order: results and FailedSession rows
     failed: list[FailedSession] = []
@@ -481,11 +509,7 @@ def run(args: argparse.Namespace) -> int:
         rows.extend(per_trace)
         if tables:
             _print_trace_block(per_trace, trace)
-
-    _write_files(outs, rows, fidelity_rows, quiet=args.quiet)
-    for line in _failure_summary(failed, total) if failed else ():
-        echo(line, file=sys.stderr)
-    return 2 if failed else 0
+    return rows, failed
 
 
 def _print_trace_block(per_trace: Sequence[Any], trace: Any) -> None:
