@@ -111,6 +111,8 @@ def _child(args: argparse.Namespace) -> int:
     ]
     if args.runs:
         lib_args.append(f"-runs={args.runs}")
+    if args.seed:
+        lib_args.append(f"-seed={args.seed}")
     atheris.Setup(lib_args, one)
     atheris.Fuzz()
     return 0
@@ -141,6 +143,8 @@ def _run_target(name: str, seconds: float, ns: argparse.Namespace, work: Path) -
     ]
     if ns.runs:
         cmd += ["--runs", str(ns.runs)]
+    if ns.seed:
+        cmd += ["--seed", str(ns.seed)]
     if ns.no_tracemalloc:
         cmd.append("--no-tracemalloc")
     started = time.monotonic()
@@ -173,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         "--include-core", action="store_true", help="also run targets blocked by core findings"
     )
     p.add_argument("--runs", type=int, default=0, help="stop each target after this many inputs")
+    p.add_argument(
+        "--seed", type=int, default=0, help="libFuzzer's random seed (0: a new one each run)"
+    )
     p.add_argument("--work", type=Path, help="keep corpora here (default: a temporary folder)")
     p.add_argument("--artifacts", type=Path, default=None, help="where crashing inputs go")
     p.add_argument("--json", type=Path, help="write the per-target counts as JSON")
