@@ -15,15 +15,16 @@ opportunities, steps, line length, file size, JSON nesting) before anything is a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import re
 import stat
 import warnings
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -121,6 +122,28 @@ def _lines(
             comments[k.strip(_SPACE)] = v.strip(_SPACE)
 
 
+_F = TypeVar("_F", bound=Callable[..., Trace])
+
+
+def _loader(fn: _F) -> _F:
+    """Mark a loader: memory exhaustion or deep recursion becomes an ``InputError`` too.
+
+    The limits keep every input within a size the defaults allow; a machine that cannot
+    hold even that (or a stack that is already deep) still gets a message naming the file.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(path: Any, *args: Any, **kwargs: Any) -> Trace:
+        try:
+            return fn(path, *args, **kwargs)
+        except MemoryError:
+            raise InputError(f"{path}: not enough memory to load this trace") from None
+        except RecursionError:
+            raise InputError(f"{path}: too deeply nested to load") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 def _trace_name(path: Path) -> str:
     return path.stem if path.suffix.lower() in (".csv", ".json") else path.name
 
@@ -157,6 +180,7 @@ def sniff(path: str | os.PathLike[str], *, limits: TraceLimits | None = None) ->
     raise InputError(f"{p}: no trace data (only blank lines or comments)")
 
 
+@_loader
 def load(
     path: str | os.PathLike[str],
     format: str | None = None,
@@ -183,6 +207,7 @@ def load(
     return loader(p, limits=lim)
 
 
+@_loader
 def load_mahimahi(path: str | os.PathLike[str], *, limits: TraceLimits | None = None) -> Trace:
     """Load a Mahimahi trace: one integer millisecond per line (ASCII digits), non-decreasing."""
     lim = resolve_limits(limits)
@@ -342,6 +367,7 @@ class _Steps:
         self.prev = t
 
 
+@_loader
 def load_cooked(path: str | os.PathLike[str], *, limits: TraceLimits | None = None) -> Trace:
     """Load Pensieve's "cooked" format: seconds and Mbit/s per line (held until the next).
 
@@ -367,6 +393,7 @@ def load_cooked(path: str | os.PathLike[str], *, limits: TraceLimits | None = No
 _CSV_COLUMNS = ("time_s", "capacity_kbps", "loss", "delay_ms")
 
 
+@_loader
 def load_csv(path: str | os.PathLike[str], *, limits: TraceLimits | None = None) -> Trace:
     """Load a CSV with header ``time_s,capacity_kbps[,loss][,delay_ms]``.
 
@@ -421,6 +448,7 @@ def load_csv(path: str | os.PathLike[str], *, limits: TraceLimits | None = None)
     return _tag(_finish_steps(p, steps.times, steps.kbps, duration, lim, extra), "csv")
 
 
+@_loader
 def load_json(path: str | os.PathLike[str], *, limits: TraceLimits | None = None) -> Trace:
     """Load an OpenNetLab/AlphaRTC JSON trace (``uplink`` or ``downlink`` ``trace_pattern``).
 
