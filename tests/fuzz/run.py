@@ -38,6 +38,10 @@ RSS_LIMIT_MB = 1024
 MAX_LEN = 8192
 
 
+def _shm() -> str | None:
+    return "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+
 def _shared_traces() -> Path | None:
     env = os.environ.get("MEDIAOPT_TRACE_DIR")
     for cand in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "traces"]:
@@ -148,7 +152,12 @@ def _run_target(name: str, seconds: float, ns: argparse.Namespace, work: Path) -
     if ns.no_tracemalloc:
         cmd.append("--no-tracemalloc")
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, check=False)
+    scratch = Path(tempfile.mkdtemp(prefix=f"mediaopt-fuzz-{name}-", dir=_shm()))
+    env = {**os.environ, "MEDIAOPT_FUZZ_TMP": str(scratch)}
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=work, check=False, env=env)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     elapsed = time.monotonic() - started
     log = proc.stdout + proc.stderr
     m = _RUNS.search(log) or _DONE.search(log)

@@ -16,8 +16,10 @@ Hypothesis tests skip them with that reason until the core is fixed.
 
 from __future__ import annotations
 
+import atexit
 import os
 import resource
+import shutil
 import struct
 import tempfile
 import time
@@ -76,9 +78,15 @@ class CrashError(AssertionError):
     """An input broke a rule: a non-InputError escaped, or it was too slow or too big."""
 
 
-_TMP = Path(
-    tempfile.mkdtemp(prefix="mediaopt-fuzz-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-)
+# inputs become files in memory (tmpfs) where there is one; the runner names the folder
+# (libFuzzer ends the process without Python's exit handlers), the suite gets its own
+_SHM = "/dev/shm" if os.path.isdir("/dev/shm") else None
+if os.environ.get("MEDIAOPT_FUZZ_TMP"):
+    _TMP = Path(os.environ["MEDIAOPT_FUZZ_TMP"])
+    _TMP.mkdir(parents=True, exist_ok=True)
+else:
+    _TMP = Path(tempfile.mkdtemp(prefix="mediaopt-fuzz-", dir=_SHM))
+    atexit.register(shutil.rmtree, _TMP, True)
 
 
 def _as_file(data: bytes, suffix: str = "") -> Path:
