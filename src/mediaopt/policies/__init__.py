@@ -25,15 +25,18 @@ from mediaopt.policies.model import (
     LIBWEBRTC_BALANCED_MIN_FPS,
     LIBWEBRTC_START_CAPS,
     LIBWEBRTC_VP8_LADDER,
+    POLICY_TABLES,
     PROTECTIONS,
     TIER_AVAILABILITY,
     AdaptationConfig,
     ClinicalProfile,
     Policy,
+    diff,
+    flatten,
     profile_ladder,
     with_profile_ladder,
 )
-from mediaopt.policies.store import load, loads, names, resolve
+from mediaopt.policies.store import MAX_OVERLAY_DEPTH, load, loads, names, overlay_toml, resolve
 from mediaopt.policies.toml import dumps
 
 __all__ = [
@@ -41,6 +44,8 @@ __all__ = [
     "LIBWEBRTC_BALANCED_MIN_FPS",
     "LIBWEBRTC_START_CAPS",
     "LIBWEBRTC_VP8_LADDER",
+    "MAX_OVERLAY_DEPTH",
+    "POLICY_TABLES",
     "PROTECTIONS",
     "TIER_AVAILABILITY",
     "Adaptation",
@@ -50,11 +55,14 @@ __all__ = [
     "Policy",
     "build_core",
     "degradation_path",
+    "diff",
     "dumps",
+    "flatten",
     "ladder_limits",
     "load",
     "loads",
     "names",
+    "overlay_toml",
     "profile_ladder",
     "resolve",
     "with_profile_ladder",

@@ -404,6 +404,72 @@ class Policy:
         """Return a copy with top-level fields changed (nested configs: pass new objects)."""
         return dataclasses.replace(self, **changes)
 
+    def flat(self) -> dict[str, Any]:
+        """Every field as a dotted key (``"adaptation.up_dwell_s"``) with its value.
+
+        The keys are the ones :meth:`with_overrides`, a search space and
+        ``mediaopt policies diff`` use; table rows are tuples.
+        """
+        return flatten(self.to_dict())
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Policy:
+        """Return a copy with fields changed by dotted key, checked like a loaded file.
+
+        ``policy.with_overrides({"adaptation.up_dwell_s": 2.0, "estimator.pacing_factor":
+        2.0, "max_bps": 1_500_000})``. An unknown key, a wrong type or a value out of range
+        raises :class:`mediaopt.InputError` naming the key.
+        """
+        if not isinstance(overrides, Mapping):
+            raise InputError(f"overrides: expected a mapping, got {type(overrides).__name__}")
+        data = self.to_dict()
+        for key, value in overrides.items():
+            _set_dotted(data, key, value)
+        return Policy.from_dict(data)
+
+
+#: The nested tables of a policy, as they appear in TOML and in dotted keys.
+POLICY_TABLES: tuple[str, ...] = ("profile", "adaptation", "estimator")
+
+
+def flatten(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested policy data (what the TOML file holds) as ``{"table.key": value}``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            for sub, v in value.items():
+                out[f"{key}.{sub}"] = _freeze(v)
+        else:
+            out[key] = _freeze(value)
+    return out
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _known_keys() -> set[str]:
+    return set(Policy().flat())
+
+
+def _set_dotted(data: dict[str, Any], key: Any, value: Any) -> None:
+    if not isinstance(key, str) or not key:
+        raise InputError(f"overrides: keys are dotted field names, got {key!r}")
+    if key not in _known_keys():
+        raise InputError(f"{key}: unknown key")
+    table, _, field_name = key.rpartition(".")
+    if table:
+        data.setdefault(table, {})[field_name] = value
+    else:
+        data[field_name] = value
+
+
+def diff(a: Policy, b: Policy) -> list[tuple[str, Any, Any]]:
+    """The fields in which two policies differ: ``(dotted key, value in a, value in b)``."""
+    fa, fb = a.flat(), b.flat()
+    return [(k, fa[k], fb[k]) for k in fa if fa[k] != fb[k]]
+
 
 def profile_ladder(profile: Any) -> tuple[tuple[int, int, int, int, int], ...]:
     """Return ``ladder_bps`` rows from a content profile's convex hull.

@@ -1,8 +1,9 @@
 """Loading policies: built-in names, TOML files and text.
 
 A policy file is small (the built-ins are under 4 KB); :data:`MAX_POLICY_BYTES` and
-:data:`MAX_POLICY_NESTING` bound what a file may ask of the parser, checked before it
-parses, and every problem is an ``InputError`` naming the file (and the key or line).
+:data:`MAX_POLICY_NESTING` bound what a file (or an overlay's base) may ask of the parser,
+checked before it parses, and every problem is an ``InputError`` naming the file (and the
+key or line).
 """
 
 from __future__ import annotations
@@ -17,14 +18,24 @@ from typing import Any
 
 from mediaopt._validate import nesting_depth
 from mediaopt.errors import InputError, clip_repr
-from mediaopt.policies.model import Policy
+from mediaopt.policies.model import POLICY_TABLES, Policy, diff
+from mediaopt.policies.toml import dumps
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-__all__ = ["MAX_POLICY_BYTES", "MAX_POLICY_NESTING", "load", "loads", "names", "resolve"]
+__all__ = [
+    "MAX_OVERLAY_DEPTH",
+    "MAX_POLICY_BYTES",
+    "MAX_POLICY_NESTING",
+    "load",
+    "loads",
+    "names",
+    "overlay_toml",
+    "resolve",
+]
 
 #: Largest policy file (or text) read, in bytes.
 MAX_POLICY_BYTES = 1 << 20
@@ -45,8 +56,12 @@ def names() -> list[str]:
     )
 
 
-def loads(text: str, *, source: str = "policy") -> Policy:
-    """Parse a policy from TOML text; ``source`` names it in every error."""
+#: Longest chain of ``base = ...`` overlays one policy file may form.
+MAX_OVERLAY_DEPTH = 8
+
+
+def _parse(text: str, source: str) -> dict[str, Any]:
+    """Parse TOML text with its size and nesting checked first; only ``InputError``."""
     if not isinstance(text, str):
         raise InputError(f"{source}: expected TOML text, got {type(text).__name__}")
     if len(text) > MAX_POLICY_BYTES:
@@ -62,19 +77,17 @@ def loads(text: str, *, source: str = "policy") -> Policy:
             "(MAX_POLICY_NESTING)"
         )
     try:
-        data = tomllib.loads(text)
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: not valid TOML ({clip_repr(str(exc))})") from None
     except (ValueError, RecursionError) as exc:
         # e.g. an integer of thousands of digits; the depth check makes recursion unlikely
         raise InputError(f"{source}: not valid TOML ({clip_repr(str(exc))})") from None
-    try:
-        return Policy.from_dict(data)
-    except InputError as exc:
-        raise InputError(f"{source}: {exc}") from None
 
 
 def _read_file(path: Path) -> str:
+    """A policy file's text: a regular file, bounded, UTF-8 (a BOM is dropped later)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -99,11 +112,89 @@ def _read_file(path: Path) -> str:
         raise InputError(f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x})") from None
 
 
+def _from_dict(data: dict[str, Any], source: str) -> Policy:
+    try:
+        return Policy.from_dict(data)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
+
+
+def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``overlay`` over ``base``: top-level values replace, tables merge key by key."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for key, value in overlay.items():
+        if key in POLICY_TABLES and isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key].update(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _with_base(
+    data: dict[str, Any], source: str, folder: Path | None, chain: tuple[str, ...]
+) -> dict[str, Any]:
+    """Resolve ``base = ...`` (a built-in name or a file beside this one), recursively."""
+    if "base" not in data:
+        return data
+    data = dict(data)
+    base = data.pop("base")
+    if not isinstance(base, str) or not base:
+        raise InputError(f"{source}: base: expected a policy name or a TOML file, got {base!r}")
+    if len(chain) >= MAX_OVERLAY_DEPTH:
+        raise InputError(f"{source}: base: overlays nest deeper than {MAX_OVERLAY_DEPTH}")
+    if base in names() and not (folder is not None and (folder / base).is_file()):
+        key, text, parent_folder = f"builtin:{base}", _builtin_text(base), None
+    else:
+        path = Path(base) if folder is None or Path(base).is_absolute() else folder / base
+        key = str(path.resolve())
+        try:
+            text = _read_file(path)
+        except OSError as exc:
+            raise InputError(
+                f"{source}: base: cannot read {clip_repr(base)}: {exc.strerror or exc}"
+            ) from None
+        except InputError as exc:
+            raise InputError(f"{source}: base: {exc}") from None
+        parent_folder = path.parent
+    if key in chain:
+        raise InputError(f"{source}: base: {base!r} is its own base (a circle of overlays)")
+    parent = _with_base(_parse(text, base), base, parent_folder, (*chain, key))
+    return _merge(parent, data)
+
+
+def _as_toml_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_as_toml_value(v) for v in value]
+    return value
+
+
+def _builtin_text(name: str) -> str:
+    text: str = _builtin_dir().joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return text
+
+
+def loads(
+    text: str, *, source: str = "policy", folder: str | os.PathLike[str] | None = None
+) -> Policy:
+    """Parse a policy from TOML text.
+
+    A ``base = "consult"`` key makes the text an overlay: it holds only what differs from
+    its base, a built-in name or a TOML file (relative to ``folder`` when given), which may
+    itself be an overlay. Without ``base``, missing keys take the defaults (libwebrtc's
+    numbers and the standard tier). An overlay without a ``name`` keeps its base's.
+    """
+    data = _parse(text, source)
+    base_folder = None if folder is None else Path(folder)
+    return _from_dict(_with_base(data, source, base_folder, ()), source)
+
+
 def load(name_or_path: str | os.PathLike[str]) -> Policy:
     """Load a built-in policy by name (``gcc``, ``consult``, ``surgical``, ...) or a TOML file.
 
-    A missing file raises ``FileNotFoundError``; anything wrong inside one, ``InputError``
-    naming the file and the key.
+    A file with ``base = ...`` is an overlay (see :func:`loads`); one without a ``name`` is
+    named after the file (``tuned-consult.toml`` gives ``tuned-consult``), so that two
+    policies in a study never share a name by accident. A missing file raises
+    ``FileNotFoundError``; anything wrong inside one, ``InputError`` naming the file and key.
     """
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise InputError(f"policy: expected a name or a path, got {clip_repr(name_or_path)}")
@@ -111,14 +202,42 @@ def load(name_or_path: str | os.PathLike[str]) -> Policy:
     if not isinstance(text_name, str):
         raise InputError(f"policy: expected a text path, got {clip_repr(text_name)}")
     if isinstance(name_or_path, str) and text_name in names():
-        text = _builtin_dir().joinpath(f"{text_name}.toml").read_text(encoding="utf-8")
-        return loads(text, source=text_name)
+        return loads(_builtin_text(text_name), source=text_name)
     path = Path(text_name)
     if path.suffix != ".toml" and not path.exists():
         raise InputError(
             f"policy: unknown policy {clip_repr(text_name)} (built-ins: {', '.join(names())})"
         )
-    return loads(_read_file(path), source=str(path))
+    data = _parse(_read_file(path), str(path))
+    if "base" in data and "name" not in data:
+        data["name"] = path.stem
+    chain = (str(path.resolve()),)
+    return _from_dict(_with_base(data, str(path), path.parent, chain), str(path))
+
+
+def overlay_toml(policy: Policy, base: str | Policy, *, header: str = "") -> str:
+    """TOML for ``policy`` as an overlay of ``base``: ``base = ...`` and the fields that differ.
+
+    ``base`` is a built-in name (or a path, written as given); ``header`` is written first
+    as comment lines (provenance). :func:`load` of the text gives ``policy`` back.
+    """
+    base_policy = resolve(base)
+    base_name = base if isinstance(base, str) else base.name
+    changed = diff(base_policy, policy)
+    top: dict[str, Any] = {"base": base_name}
+    tables: dict[str, dict[str, Any]] = {}
+    for key, _old, new in changed:
+        table, _, field_name = key.rpartition(".")
+        value = (
+            [list(r) if isinstance(r, tuple) else r for r in new] if isinstance(new, tuple) else new
+        )
+        if table:
+            tables.setdefault(table, {})[field_name] = value
+        else:
+            top[field_name] = value
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    body = dumps({**top, **tables})
+    return ("\n".join(lines) + "\n" if lines else "") + body
 
 
 def resolve(policy: Policy | str | os.PathLike[str]) -> Policy:
