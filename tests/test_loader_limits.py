@@ -335,3 +335,16 @@ def test_reproducers_are_quick_and_small(tmp_path):
         assert got == "InputError", (name, got)
         assert seconds < 1.0, (name, seconds)
         assert peak < 100 * 2**20, (name, peak)
+
+
+def test_an_overlay_base_is_read_under_the_same_rules(tmp_path):
+    base = _write(tmp_path, "base.toml", b"a = " + b"[" * 100 + b"]" * 100 + b"\n")
+    top = _write(tmp_path, "top.toml", b'base = "base.toml"\n')
+    with pytest.raises(InputError, match=r"top\.toml: base: .*TOML nested 100 deep"):
+        policies.load(top)
+    base.write_bytes(b'name = "\xff"\n')
+    with pytest.raises(InputError, match=r"top\.toml: base: .*base\.toml:1: not UTF-8 text"):
+        policies.load(top)
+    base.write_text("[estimator]\nsend_time_group_length_us = 1" + "0" * 30 + "\n")
+    with pytest.raises(InputError, match=r"estimator\.send_time_group_length_us"):
+        policies.load(top)

@@ -158,7 +158,11 @@ def _with_base(
         parent_folder = path.parent
     if key in chain:
         raise InputError(f"{source}: base: {base!r} is its own base (a circle of overlays)")
-    parent = _with_base(_parse(text, base), base, parent_folder, (*chain, key))
+    try:
+        parsed = _parse(text, base)
+    except InputError as exc:
+        raise InputError(f"{source}: base: {exc}") from None
+    parent = _with_base(parsed, base, parent_folder, (*chain, key))
     return _merge(parent, data)
 
 
