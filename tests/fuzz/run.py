@@ -111,7 +111,6 @@ def _child(args: argparse.Namespace) -> int:
         f"-max_len={MAX_LEN}",
         f"-artifact_prefix={args.artifacts}/{target.name}-",
         "-print_final_stats=1",
-        "-close_fd_mask=1",
     ]
     if args.runs:
         lib_args.append(f"-runs={args.runs}")
@@ -171,8 +170,10 @@ def _run_target(name: str, seconds: float, ns: argparse.Namespace, work: Path) -
         "ok": ok,
     }
     if not ok:
-        tail = "\n".join(log.strip().splitlines()[-25:])
-        row["failure"] = tail
+        lines = log.strip().splitlines()
+        why = [ln for ln in lines if "CrashError" in ln or "ERROR: libFuzzer" in ln]
+        saved = [ln for ln in lines if "Test unit written to" in ln]
+        row["failure"] = "\n".join(why[-3:] + saved[-1:]) or "\n".join(lines[-25:])
     return row
 
 

@@ -68,8 +68,8 @@ CORE_FINDINGS: dict[str, str] = {
         "packet's size, <= 65,535 bytes wanted)"
     ),
     "adaptation_update": (
-        "core finding (issue 13): Adaptation.update(now_us=2**70) raises OverflowError; "
-        "now_us=-1 collides with the internal empty marker"
+        "core finding (issue 13): Adaptation.update takes C-typed scalars (now_us=2**70 "
+        "raises OverflowError, None a TypeError); now_us=-1 collides with the empty marker"
     ),
 }
 
