@@ -169,6 +169,10 @@ def _run_target(name: str, seconds: float, ns: argparse.Namespace, work: Path) -
         "seeds": n_seeds,
         "ok": ok,
     }
+    for key in ("slowest_unit_time_sec", "peak_rss_mb", "new_units_added"):
+        found = re.search(rf"stat::{key}:\s*(\d+)", log)
+        if found:
+            row[key] = int(found.group(1))
     if not ok:
         lines = log.strip().splitlines()
         why = [ln for ln in lines if "CrashError" in ln or "ERROR: libFuzzer" in ln]
