@@ -484,3 +484,22 @@ def test_update_many_validates() -> None:
     with pytest.raises(ValueError, match="now_us"):
         ad.update_many([1e6], [0.0], [0], [50])
     assert ad.update_many([], [], [], [])["width"].shape == (0,)
+
+
+def test_public_adaptation_builds_on_the_compiled_class() -> None:
+    from mediaopt._core import adaptation as core
+
+    ad = mo.Adaptation("consult", max_width=960, max_height=540, max_fps=25)
+    assert isinstance(ad, core.Adaptation) and type(ad) is not core.Adaptation
+    assert ad.policy.name == "consult" and repr(ad).startswith("Adaptation(policy='consult'")
+    # the compiled class alone drives the same kernel the same way
+    kernel = policies.build_core(policies.load("consult"), 960, 540, 25)
+    bare = core.Adaptation(kernel)
+    for t_us, rate in enumerate((300_000, 800_000, 1_500_000, 400_000)):
+        assert bare.update(rate, 0.01, 60_000, t_us * 2_000_000) == ad.update(
+            rate, 0.01, 60_000, t_us * 2_000_000
+        )
+    with pytest.raises(TypeError):
+        core.Adaptation("consult")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="max_width"):
+        mo.Adaptation("gcc", max_width=1280.5)  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from mediaopt.bwe import BandwidthUsage, GccConfig
@@ -82,3 +83,67 @@ def test_frozen_and_integral_floats_accepted():
 def test_bandwidth_usage_is_a_str_enum():
     assert BandwidthUsage("overusing") is BandwidthUsage.OVERUSING
     assert BandwidthUsage.NORMAL == "normal"
+
+
+def test_python_defaults_are_the_cores_one_table():
+    from mediaopt._core import gcc_config
+
+    fields = dataclasses.fields(GccConfig)
+    assert [f.name for f in fields] == list(gcc_config.DEFAULTS)
+    c = GccConfig()
+    for f in fields:
+        value = gcc_config.DEFAULTS[f.name]
+        assert getattr(c, f.name) == value, f.name
+        assert type(getattr(c, f.name)) is type(value) and f.type == type(value).__name__, f.name
+    # an estimator built without a config runs with (and reports) the same values
+    from mediaopt.bwe import GccEstimator
+
+    assert GccEstimator().config.to_dict() == c.to_dict()
+    assert GccEstimator().config.backoff_factor == c.backoff_factor
+
+
+def test_the_core_takes_any_object_with_the_fields_and_checks_it():
+    import types
+
+    from mediaopt.bwe import GccEstimator, TrendlineEstimator
+
+    duck = types.SimpleNamespace(**GccConfig(backoff_factor=0.8).to_dict())
+    est = GccEstimator(config=duck)
+    assert est.config is duck
+    ref = GccEstimator(config=GccConfig(backoff_factor=0.8))
+    send = np.arange(0, 400_000, 5_000, dtype=np.int64)
+    arrival = send + 40_000 + (np.arange(send.size) ** 2) * 10
+    sizes = np.full(send.size, 1200, dtype=np.int64)
+    assert est.on_feedback(send, arrival, sizes, 500_000) == ref.on_feedback(
+        send, arrival, sizes, 500_000
+    )
+    # a duck is checked as a GccConfig is, with the same messages
+    duck.backoff_factor = 1.5
+    with pytest.raises(ValueError, match=r"^backoff_factor: must be within \[0, 1\]"):
+        GccEstimator(config=duck)
+    partial = types.SimpleNamespace(backoff_factor=0.8)
+    with pytest.raises(ValueError, match=r"^config: expected a GccConfig .*without"):
+        TrendlineEstimator(config=partial)
+
+
+def test_config_values_the_core_cannot_hold_are_refused():
+    with pytest.raises(ValueError, match="near_max_frame_rate_fps: must be positive"):
+        GccConfig(near_max_frame_rate_fps=0.0)
+    with pytest.raises(ValueError, match="probe_min_packets: must not exceed 2147483647"):
+        GccConfig(probe_min_packets=2**31)
+    with pytest.raises(ValueError, match="default_rtt_us: must not exceed"):
+        GccConfig(default_rtt_us=2**63)
+    with pytest.raises(ValueError, match="pacing_factor: must be finite"):
+        GccConfig(pacing_factor=10**400)
+
+
+def test_loss_v2_config_problem_is_libwebrtcs_is_config_valid():
+    from mediaopt.bwe import LossBasedBweV2, loss_v2_config_problem
+
+    assert loss_v2_config_problem(GccConfig()) is None
+    bad = GccConfig(loss_v2_observation_window_size=40)
+    assert loss_v2_config_problem(bad) == "observation window size > 32 (not supported)"
+    assert not LossBasedBweV2(config=bad).enabled and LossBasedBweV2().enabled
+    assert (
+        loss_v2_config_problem(GccConfig(loss_v2_newton_iterations=0)) == "newton iterations <= 0"
+    )

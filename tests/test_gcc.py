@@ -423,3 +423,103 @@ def test_config_changes_behaviour():
     est = GccEstimator(config=cfg)
     assert [p["bitrate_bps"] for p in est.pop_probes(0)] == [600_000]
     assert est.config is cfg
+
+
+# ------------------------------------------------------------------ the Python report path
+
+
+def _as(kind: str, a: np.ndarray):
+    # the same values in each form a caller may hand over
+    if kind == "int64":
+        return a
+    if kind == "list":
+        return a.tolist()
+    if kind == "int32":
+        return a.astype(np.int32)
+    if kind == "float":
+        return a.astype(np.float64)
+    if kind == "strided":
+        return np.repeat(a, 2)[::2]
+    if kind == "readonly":
+        b = a.copy()
+        b.flags.writeable = False
+        return b
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["list", "int32", "float", "strided", "readonly"])
+def test_every_input_form_gives_the_int64_fast_paths_result(kind):
+    send, arrival, sizes = _stream(7, 600, 0.05, 3_000)
+    probes = np.where(np.arange(600) % 97 < 6, 1, -1).astype(np.int64)
+    fast, other = GccEstimator(), GccEstimator()
+    for r in range(0, 600, 30):
+        s = slice(r, r + 30)
+        now = int(send[r + 29]) + 40_000
+        t_fast = fast.on_feedback(send[s], arrival[s], sizes[s], now, probe_cluster_id=probes[s])
+        t_other = other.on_feedback(
+            _as(kind, send[s]),
+            _as(kind, arrival[s]),
+            _as(kind, sizes[s]),
+            np.int64(now) if kind == "int32" else now,
+            probe_cluster_id=_as(kind, probes[s]),
+        )
+        assert t_fast == t_other
+        assert _snapshot(fast) == _snapshot(other)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("send_us", -5, r"^send_us: value -5 is below the minimum 0$"),
+        ("arrival_us", -2, r"^arrival_us: value -2 is below the minimum 0$"),
+        ("size_bytes", 2**31, r"^size_bytes: value 2147483648 is above the maximum 2147483647$"),
+        ("probe_cluster_id", -3, r"^probe_cluster_id: value -3 is below the minimum -1$"),
+    ],
+)
+def test_a_bad_packet_late_in_a_report_changes_nothing(field, value, match):
+    send, arrival, sizes = _stream(3, 200, 0.1, 2_000)
+    arrays = {
+        "send_us": send,
+        "arrival_us": arrival,
+        "size_bytes": sizes,
+        "probe_cluster_id": np.full(200, -1, dtype=np.int64),
+    }
+    est, ref = GccEstimator(), GccEstimator()
+    now = int(send[99]) + 30_000
+    for e in (est, ref):
+        e.on_feedback(send[:100], arrival[:100], sizes[:100], now)
+    bad = {k: v[100:].copy() for k, v in arrays.items()}
+    bad[field][80] = value
+    # the same time as the report before (it would merge), then a later one (it would not)
+    for t in (now, now + 1):
+        with pytest.raises(ValueError, match=match):
+            est.on_feedback(now_us=t, **bad)
+        assert _snapshot(est) == _snapshot(ref)
+    # and a good second half still merges with the first as if the bad one never came
+    est.on_feedback(send[100:], arrival[100:], sizes[100:], now)
+    ref.on_feedback(send[100:], arrival[100:], sizes[100:], now)
+    assert _snapshot(est) == _snapshot(ref)
+
+
+def test_array_errors_come_before_time_errors_as_in_the_checks():
+    est = GccEstimator()
+    est.on_feedback([0], [10], [100], 1_000)
+    with pytest.raises(ValueError, match=r"^send_us"):
+        est.on_feedback(np.array([-1], dtype=np.int64), [11], [100], 999)
+    with pytest.raises(ValueError, match=r"^now_us: went backwards"):
+        est.on_feedback(np.array([1], dtype=np.int64), np.array([11]), np.array([100]), 999)
+    with pytest.raises(ValueError, match=r"^now_us: 9223372036854775808 is outside"):
+        est.on_feedback(np.array([1]), np.array([11]), np.array([100]), 2**63)
+
+
+def test_reports_grow_the_buffers_and_an_empty_report_is_a_no_op():
+    send, arrival, sizes = _stream(5, 5000, 0.02, 1_000)
+    a, b = GccEstimator(), GccEstimator()
+    now = int(send.max()) + 50_000
+    a.on_feedback(send, arrival, sizes, now)
+    for lo in range(0, 5000, 700):
+        b.on_feedback(send[lo : lo + 700], arrival[lo : lo + 700], sizes[lo : lo + 700], now)
+    assert _snapshot(a) == _snapshot(b)
+    before = _snapshot(a)
+    a.on_feedback(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), now)
+    assert _snapshot(a) == before

@@ -220,3 +220,93 @@ def test_public_names_keep_working() -> None:
     assert encoders.Encoder is mo.Encoder and encoders.replay_encoded is not None
     assert quality.psnr and content.synthetic and profiles.bundled and metrics.session_metrics
     assert peers.AiortcRemb and policies.load and traces.load and bwe.GccConfig
+
+
+# ------------------------------------------------------------------ the core imports the core
+
+# String literals (docstrings included) and comments, blanked before looking for imports so
+# that prose naming a module is not taken for an import of it.
+_CYTHON_NOISE = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|#[^\n]*'
+)
+_FROM = re.compile(r"^[ \t]*from[ \t]+([\w.]+)[ \t]+c?import[ \t]*(\([^)]*\)|[^\n]*)", re.MULTILINE)
+_IMPORT = re.compile(r"^[ \t]*c?import[ \t]+([\w \t,.]+)", re.MULTILINE)
+_DYNAMIC = re.compile(r"\b(__import__|import_module)\s*\(")
+
+
+def _core_upward_imports(source: str) -> list[str]:
+    """Imports of a mediaopt module other than mediaopt._core in Cython ``source``.
+
+    Module and function level alike (``import``, ``cimport``, ``from ... (c)import``), and
+    any dynamic import at all (``__import__``, ``importlib.import_module``), by line.
+    """
+
+    def blank(m: re.Match[str]) -> str:
+        return "".join(c if c == "\n" else " " for c in m.group(0))
+
+    code = _CYTHON_NOISE.sub(blank, source)
+    found: list[str] = []
+
+    def check(line: int, module: str) -> None:
+        if module.split(".")[0] == "mediaopt" and not (
+            module == "mediaopt._core" or module.startswith("mediaopt._core.")
+        ):
+            found.append(f"line {line}: {module}")
+
+    for m in _FROM.finditer(code):
+        line = code.count("\n", 0, m.start()) + 1
+        base = m.group(1)
+        if base == "mediaopt":
+            for name in m.group(2).strip("()").split(","):
+                if name.strip():
+                    check(line, "mediaopt." + name.split()[0])
+        else:
+            check(line, base)
+    for m in _IMPORT.finditer(code):
+        line = code.count("\n", 0, m.start()) + 1
+        for name in m.group(1).split(","):
+            if name.strip():
+                check(line, name.split()[0])
+    for m in _DYNAMIC.finditer(code):
+        found.append(f"line {code.count(chr(10), 0, m.start()) + 1}: dynamic {m.group(1)}()")
+    return sorted(found, key=lambda hit: int(hit.split(":")[0].split()[1]))
+
+
+def test_core_import_checker_sees_upward_imports() -> None:
+    # the checker itself can fail: every planted upward import is found, prose is not
+    planted = '''"""Prose may say: from mediaopt.bwe import GccConfig."""
+from mediaopt._core._check import InputError
+from mediaopt._core.gcc_config cimport GccParams
+import numpy as np
+# from mediaopt.replay import replay (a comment)
+
+cdef class X:
+    def f(self):
+        from mediaopt._validate import (
+            check_int,
+        )
+        return "import mediaopt.sla"
+
+import mediaopt.traces.link as tl, mediaopt._core.link
+from mediaopt import policies, _core
+cimport mediaopt.media.quality
+x = importlib.import_module("mediaopt.tune")
+'''
+    assert _core_upward_imports(planted) == [
+        "line 9: mediaopt._validate",
+        "line 14: mediaopt.traces.link",
+        "line 15: mediaopt.policies",
+        "line 16: mediaopt.media.quality",
+        "line 17: dynamic import_module()",
+    ]
+
+
+def test_core_imports_only_the_core() -> None:
+    sources = sorted([*CORE.glob("*.pyx"), *CORE.glob("*.pxd")])
+    assert len(sources) > 20
+    upward = [
+        f"{p.relative_to(ROOT)} {hit}"
+        for p in sources
+        for hit in _core_upward_imports(p.read_text(encoding="utf-8"))
+    ]
+    assert not upward, "src/_core imports the package above it:\n" + "\n".join(upward)

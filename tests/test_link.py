@@ -543,3 +543,48 @@ def test_bursty_overload_matches_reference(seed, queue):
     ref = RefMahimahi(sched, queue, limit_packets=limit).run(send_ms, sizes)
     assert arr.tolist() == [r * MS if r >= 0 else -1 for r in ref]
     assert (arr < 0).any()
+
+
+# ---------------------------------------------------------------- the compiled base class
+
+
+def test_public_link_builds_on_the_compiled_link():
+    from mediaopt._core import link as core
+
+    link = mo.Link(tr_ms(1, 2, 3), one_way_delay_ms=5, queue_packets=4, seed=3)
+    assert isinstance(link, core.Link) and type(link) is not core.Link
+    assert link.trace.name == "t" and link.config.limit_packets == 4
+    # the compiled class alone, from the plain values the public class resolved
+    c = link.config
+    bare = core.Link(
+        c.opportunities_us, c.period_us, queue_kind=c.queue_kind,
+        limit_packets=c.limit_packets, delay_us=c.delay_us, seed=c.seed,
+    )  # fmt: skip
+    send = np.arange(0, 40, 2, dtype=np.int64) * MS
+    sizes = np.full(send.size, 1000, dtype=np.int64)
+    assert bare.transmit(send, sizes).tolist() == link.transmit(send, sizes).tolist()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"opportunities_us": [], "period_us": 1000}, "opportunities_us: no delivery"),
+        ({"opportunities_us": [5, 3], "period_us": 1000}, "opportunities_us: not non-decr"),
+        ({"opportunities_us": [5, 3000], "period_us": 1000}, "after the period"),
+        ({"opportunities_us": [5], "period_us": 0}, "period_us"),
+        ({"opportunities_us": [5], "period_us": 10, "queue_kind": 7}, "queue_kind"),
+        ({"opportunities_us": [5], "period_us": 10, "queue_kind": 2}, "fifo_engine"),
+        ({"opportunities_us": [5], "period_us": 10, "loss_p": 1.5}, "loss_p"),
+        ({"opportunities_us": [5], "period_us": 10, "col_loss": [0.1]}, "col_t_us"),
+        (
+            {"opportunities_us": [5], "period_us": 10, "col_t_us": [0, 5], "col_loss": [0.1]},
+            "same length",
+        ),
+        ({"opportunities_us": [5], "period_us": 10, "seed": -1}, "seed"),
+    ],
+)
+def test_the_compiled_link_checks_its_plain_values(kwargs, match):
+    from mediaopt._core import link as core
+
+    with pytest.raises(mo.InputError, match=match):
+        core.Link(**kwargs)

@@ -74,3 +74,46 @@ def test_int64_fast_path_returns_the_array_itself_and_still_checks_ranges():
     v = np.arange(10, dtype=np.int64)[::2]
     out = as_int64_array("x", v, min_value=0)
     assert out.flags.c_contiguous and out.tolist() == [0, 2, 4, 6, 8]
+
+
+def test_ints_beyond_int64_are_input_errors_not_overflow():
+    with pytest.raises(ValueError, match=r"^n: 9223372036854775808 is outside the int64 range"):
+        check_int("n", 2**63)
+    with pytest.raises(ValueError, match="outside the int64 range"):
+        check_int("n", -(2**63) - 1, max_value=5)
+    with pytest.raises(ValueError, match="is above the maximum 10"):
+        check_int("n", 2**80, max_value=10)
+    # explicit bounds may be wider than int64 (a uint64 seed)
+    assert check_int("seed", 2**64 - 1, min_value=0, max_value=2**64 - 1) == 2**64 - 1
+    assert check_int("n", np.int32(7)) == 7 and check_int("n", np.float64(8.0)) == 8
+    with pytest.raises(ValueError, match="n: must be finite"):
+        check_float("n", 10**400)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda mo: mo.GccEstimator().process(2**63),
+        lambda mo: mo.GccEstimator().on_feedback([0], [10], [100], 2**70),
+        lambda mo: mo.GccEstimator(start_bps=2**64),
+        lambda mo: mo.bwe.AimdRateControl().set_rtt(2**64),
+        lambda mo: mo.bwe.TrendlineEstimator().update(1.0, 1.0, 2**63, 0),
+        lambda mo: mo.bwe.ProbeController().process(-(2**63) - 1),
+        lambda mo: mo.Link(mo.traces.constant(500, 2)).enqueue(0, 100, 2**64),
+    ],
+)
+def test_the_cores_def_methods_use_the_same_checks(call):
+    import mediaopt as mo
+
+    with pytest.raises(mo.InputError):
+        call(mo)
+
+
+def test_python_layer_and_core_share_one_definition():
+    from mediaopt._core import _check
+
+    from mediaopt import _validate
+
+    for name in ("as_int64_array", "as_float64_array", "check_int", "check_float",
+                 "check_same_length", "check_nondecreasing"):  # fmt: skip
+        assert getattr(_validate, name) is getattr(_check, name), name

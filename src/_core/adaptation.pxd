@@ -85,4 +85,3 @@ cdef class EncoderSettings:
 
 cdef class Adaptation:
     cdef readonly AdaptationCore core  # the C decision kernel (used by the replay loop)
-    cdef readonly object policy        # the mediaopt.policies.Policy in use

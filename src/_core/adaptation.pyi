@@ -1,10 +1,7 @@
 from collections.abc import Sequence
-from os import PathLike
 from typing import Any
 
 import numpy.typing as npt
-
-from mediaopt.policies import Policy
 
 class AdaptationCore:
     def __init__(
@@ -84,15 +81,9 @@ class EncoderSettings:
     def __hash__(self) -> int: ...
 
 class Adaptation:
-    core: AdaptationCore
-    policy: Policy
-    def __init__(
-        self,
-        policy: Policy | str | PathLike[str] = "gcc",
-        max_width: int = 1280,
-        max_height: int = 720,
-        max_fps: float = 30.0,
-    ) -> None: ...
+    @property
+    def core(self) -> AdaptationCore: ...
+    def __init__(self, core: AdaptationCore) -> None: ...
     def update(
         self, target_bps: float, loss: float, rtt_us: int, now_us: int
     ) -> EncoderSettings: ...

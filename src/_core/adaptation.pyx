@@ -11,7 +11,11 @@ The path itself is built once, in Python (``mediaopt.policies.adaptation``), fro
 ladder, degradation preference and clinical floors; the kernel only walks it.
 """
 
-from mediaopt._core._check import InputError
+from mediaopt._core._check import (
+    InputError, as_float64_array, as_int64_array, check_nondecreasing, check_same_length,
+)
+
+import numpy as np
 
 cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t
@@ -428,22 +432,17 @@ cdef class EncoderSettings:
 
 
 cdef class Adaptation:
-    """Encoder settings from the bandwidth estimate, per policy (see ``docs/tuning.md``).
+    """Encoder settings from the bandwidth estimate: the per-call API over a decision kernel.
 
-    ``Adaptation(policy, max_width=1280, max_height=720, max_fps=30)``: ``policy`` is a
-    built-in name, a TOML path or a :class:`mediaopt.policies.Policy`; the maximum picture
-    is what the camera delivers. :meth:`update` is called on every feedback report;
-    ``core`` is the C kernel the replay loop drives directly.
+    ``Adaptation(core)`` drives an :class:`AdaptationCore` (its degradation path and
+    hysteresis already set up). The public :class:`mediaopt.Adaptation`
+    (``mediaopt.policies.adaptation``) builds the kernel from a policy and a camera and
+    builds on this class. :meth:`update` is called on every feedback report; ``core`` is
+    the C kernel the replay loop drives directly.
     """
 
-    def __init__(self, policy="gcc", int max_width=1280, int max_height=720,
-                 double max_fps=30.0):
-        from mediaopt.policies.adaptation import build_core
-        from mediaopt.policies import resolve
-
-        pol = resolve(policy)
-        self.policy = pol
-        self.core = build_core(pol, max_width, max_height, max_fps)
+    def __init__(self, AdaptationCore core not None):
+        self.core = core
 
     def update(self, double target_bps, double loss, long long rtt_us, long long now_us):
         """Decide the encoder settings for now.
@@ -480,15 +479,6 @@ cdef class Adaptation:
         update) and returns a dict of arrays named like the :class:`EncoderSettings`
         fields. The loop runs in C without the GIL, for offline sweeps.
         """
-        import numpy as np
-
-        from mediaopt._validate import (
-            as_float64_array,
-            as_int64_array,
-            check_nondecreasing,
-            check_same_length,
-        )
-
         t = as_float64_array("target_bps", target_bps, min_value=0.0, max_value=9.2e18)
         lo = as_float64_array("loss", loss, min_value=0.0, max_value=1.0)
         r = as_int64_array("rtt_us", rtt_us, min_value=0)
@@ -546,5 +536,4 @@ cdef class Adaptation:
         self.core.reset()
 
     def __repr__(self):
-        return (f"Adaptation(policy={self.policy.name!r}, "
-                f"state={self.core.index}/{self.core.n_path})")
+        return f"{type(self).__name__}(state={self.core.index}/{self.core.n_path})"

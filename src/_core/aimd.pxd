@@ -2,6 +2,8 @@
 # (libwebrtc remote_bitrate_estimator/aimd_rate_control.cc, goog_cc/link_capacity_estimator.cc).
 from libc.stdint cimport int32_t, int64_t
 
+from mediaopt._core.gcc_config cimport GccParams
+
 # Rate-control states, as libwebrtc's RateControlState.
 cdef enum:
     RC_HOLD = 0
@@ -58,7 +60,7 @@ cdef int64_t lc_upper_bps(LinkCapacityState* s) noexcept nogil
 cdef int64_t lc_lower_bps(LinkCapacityState* s) noexcept nogil
 cdef void lc_update(LinkCapacityState* s, int64_t sample_bps, double alpha) noexcept nogil
 
-cdef void aimd_init(AimdState* s, object cfg) except *
+cdef void aimd_init(AimdState* s, const GccParams* cfg) noexcept nogil
 cdef void aimd_set_start(AimdState* s, int64_t bps) noexcept nogil
 cdef void aimd_set_min(AimdState* s, int64_t bps) noexcept nogil
 cdef void aimd_set_estimate(AimdState* s, int64_t bps, int64_t now_us) noexcept nogil

@@ -1,4 +1,6 @@
-from mediaopt.bwe import BandwidthUsage, GccConfig
+from mediaopt._core.trendline import BandwidthUsage
+
+from mediaopt.bwe import GccConfig
 
 class AimdRateControl:
     def __init__(self, *, min_bps: int = 5_000, config: GccConfig | None = None) -> None: ...

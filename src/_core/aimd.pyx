@@ -2,8 +2,11 @@
 
 from mediaopt._core._check import InputError
 
-from libc.math cimport ceil, pow, sqrt
+from libc.math cimport ceil, copysign, floor, fmod, pow, sqrt
 from libc.stdint cimport int32_t, int64_t
+
+from mediaopt._core._check cimport int_arg
+from mediaopt._core.gcc_config cimport params_from
 
 from mediaopt._core._units cimport (
     MO_MINUS_INF, MO_NONE, rate_times, rate_times_duration_bytes, size_over_duration_bps,
@@ -62,14 +65,35 @@ cdef inline int64_t _lc_estimate_bps(LinkCapacityState* s) noexcept nogil:
 
 # ---------------------------------------------------------------------- AimdRateControl
 
-cdef void aimd_init(AimdState* s, object cfg) except *:
+cdef inline int64_t _whole_us(double us, double divisor) noexcept nogil:
+    # ``us // divisor`` with Python's float floor division (fmod based, as CPython's
+    # float_floor_div: it can differ from floor(us / divisor) in the last place), whole.
+    cdef double mod, div, q
+    if not divisor > 0.0:
+        return 0
+    mod = fmod(us, divisor)
+    div = (us - mod) / divisor
+    if mod != 0.0 and (divisor < 0.0) != (mod < 0.0):
+        div -= 1.0
+    if div != 0.0:
+        q = floor(div)
+        if div - q > 0.5:
+            q += 1.0
+    else:
+        q = copysign(0.0, us / divisor)
+    if q >= 9.2e18:
+        return MO_NONE
+    return <int64_t>q
+
+
+cdef void aimd_init(AimdState* s, const GccParams* cfg) noexcept nogil:
     s.beta = cfg.backoff_factor
     s.increase_per_s = cfg.multiplicative_increase_per_s
     s.min_mult_increase_bps = cfg.min_multiplicative_increase_bps
     s.min_near_max_bps_per_s = cfg.min_near_max_increase_bps_per_s
     s.packet_size_bytes = cfg.near_max_packet_size_bytes
     # TimeDelta::Seconds(1) / 30 in whole microseconds, as libwebrtc.
-    s.frame_interval_us = <int64_t>(1_000_000 // cfg.near_max_frame_rate_fps)
+    s.frame_interval_us = _whole_us(1_000_000.0, cfg.near_max_frame_rate_fps)
     s.response_delay_us = cfg.overuse_response_delay_us
     s.limit_factor = cfg.increase_limit_factor
     s.limit_offset_bps = cfg.increase_limit_offset_bps
@@ -283,26 +307,23 @@ cdef class AimdRateControl:
     """
 
     def __init__(self, *, min_bps=5_000, config=None):
-        from mediaopt._validate import check_int
-        from mediaopt.bwe import GccConfig
-        aimd_init(&self.s, GccConfig() if config is None else config)
-        aimd_set_min(&self.s, check_int("min_bps", min_bps, min_value=0))
+        cdef GccParams p
+        params_from(config, &p)
+        aimd_init(&self.s, &p)
+        aimd_set_min(&self.s, int_arg("min_bps", min_bps, 0))
 
     def set_start_bitrate(self, bps):
         """Start from ``bps`` (libwebrtc's SetStartBitrate); the estimate becomes valid."""
-        from mediaopt._validate import check_int
-        aimd_set_start(&self.s, check_int("bps", bps, min_value=0))
+        aimd_set_start(&self.s, int_arg("bps", bps, 0))
 
     def set_estimate(self, bps, now_us):
         """Force the estimate to ``bps`` at ``now_us`` (as after a probe)."""
-        from mediaopt._validate import check_int
-        aimd_set_estimate(&self.s, check_int("bps", bps, min_value=0),
-                          check_int("now_us", now_us))
+        aimd_set_estimate(&self.s, int_arg("bps", bps, 0),
+                          int_arg("now_us", now_us))
 
     def set_rtt(self, rtt_us):
         """Set the round-trip time used for the response time, us."""
-        from mediaopt._validate import check_int
-        self.s.rtt_us = check_int("rtt_us", rtt_us, min_value=0)
+        self.s.rtt_us = int_arg("rtt_us", rtt_us, 0)
 
     def set_in_alr(self, in_alr):
         """Tell the controller whether the sender is application limited."""
@@ -313,20 +334,18 @@ cdef class AimdRateControl:
 
         ``acked_bps`` is the acknowledged bitrate, or ``None`` when there is none yet.
         """
-        from mediaopt._validate import check_int
         key = str(getattr(state, "value", state))
         if key not in _USAGE:
             raise InputError(f"state: expected one of {sorted(_USAGE)}, got {state!r}")
         cdef int64_t acked = -1
         if acked_bps is not None:
-            acked = check_int("acked_bps", acked_bps, min_value=0)
-        return aimd_update(&self.s, _USAGE[key], acked, check_int("now_us", now_us))
+            acked = int_arg("acked_bps", acked_bps, 0)
+        return aimd_update(&self.s, _USAGE[key], acked, int_arg("now_us", now_us))
 
     def time_to_reduce_further(self, now_us, acked_bps):
         """Whether a new decrease is allowed now (RTT-based spacing, or a large drop)."""
-        from mediaopt._validate import check_int
-        return aimd_time_to_reduce_further(&self.s, check_int("now_us", now_us),
-                                           check_int("acked_bps", acked_bps, min_value=0))
+        return aimd_time_to_reduce_further(&self.s, int_arg("now_us", now_us),
+                                           int_arg("acked_bps", acked_bps, 0))
 
     @property
     def latest_estimate_bps(self):

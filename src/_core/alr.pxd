@@ -3,6 +3,8 @@
 # modules/pacing/interval_budget.cc).
 from libc.stdint cimport int64_t
 
+from mediaopt._core.gcc_config cimport GccParams
+
 
 cdef struct AlrState:
     # --- parameters ---
@@ -18,7 +20,7 @@ cdef struct AlrState:
     int64_t alr_start_ms           # when ALR started, ms (-1: not in ALR)
 
 
-cdef void alr_init(AlrState* s, object cfg) except *
+cdef void alr_init(AlrState* s, const GccParams* cfg) noexcept nogil
 cdef void alr_set_estimate(AlrState* s, int64_t bps) noexcept nogil
 cdef void alr_on_bytes_sent(AlrState* s, int64_t size_bytes, int64_t send_ms) noexcept nogil
 

@@ -2,10 +2,12 @@
 
 from libc.stdint cimport int64_t
 
+from mediaopt._core._check cimport int_arg
 from mediaopt._core._units cimport us_to_ms
+from mediaopt._core.gcc_config cimport params_from
 
 
-cdef void alr_init(AlrState* s, object cfg) except *:
+cdef void alr_init(AlrState* s, const GccParams* cfg) noexcept nogil:
     s.usage_ratio = cfg.alr_bandwidth_usage_ratio
     s.start_ratio = cfg.alr_start_budget_level_ratio
     s.stop_ratio = cfg.alr_stop_budget_level_ratio
@@ -53,19 +55,18 @@ cdef class AlrDetector:
     """Detect when the sender uses less than 65 % of the estimate (libwebrtc's defaults)."""
 
     def __init__(self, *, config=None):
-        from mediaopt.bwe import GccConfig
-        alr_init(&self.s, GccConfig() if config is None else config)
+        cdef GccParams p
+        params_from(config, &p)
+        alr_init(&self.s, &p)
 
     def set_estimated_bitrate(self, bps):
         """Set the estimate the budget is derived from, bps."""
-        from mediaopt._validate import check_int
-        alr_set_estimate(&self.s, check_int("bps", bps, min_value=0))
+        alr_set_estimate(&self.s, int_arg("bps", bps, 0))
 
     def on_bytes_sent(self, size_bytes, send_us):
         """Account one packet put on the wire."""
-        from mediaopt._validate import check_int
-        alr_on_bytes_sent(&self.s, check_int("size_bytes", size_bytes, min_value=0),
-                          us_to_ms(check_int("send_us", send_us)))
+        alr_on_bytes_sent(&self.s, int_arg("size_bytes", size_bytes, 0),
+                          us_to_ms(int_arg("send_us", send_us)))
 
     @property
     def alr_start_us(self):

@@ -3,6 +3,8 @@
 # goog_cc/acknowledged_bitrate_estimator.cc). Arithmetic is single precision, as there.
 from libc.stdint cimport int64_t
 
+from mediaopt._core.gcc_config cimport GccParams
+
 
 cdef struct BitrateEstimatorState:
     # --- parameters ---
@@ -28,14 +30,14 @@ cdef struct AckedBitrateState:
     int64_t alr_ended_us           # when ALR last ended, us (MO_NONE: not pending)
 
 
-cdef void be_init(BitrateEstimatorState* s, object cfg) except *
+cdef void be_init(BitrateEstimatorState* s, const GccParams* cfg) noexcept nogil
 cdef void be_update(BitrateEstimatorState* s, int64_t at_ms, int64_t size_bytes,
                     bint in_alr) noexcept nogil
 cdef int64_t be_bitrate_bps(BitrateEstimatorState* s) noexcept nogil
 cdef int64_t be_peek_bps(BitrateEstimatorState* s) noexcept nogil
 cdef void be_expect_fast_change(BitrateEstimatorState* s) noexcept nogil
 
-cdef void abe_init(AckedBitrateState* s, object cfg) except *
+cdef void abe_init(AckedBitrateState* s, const GccParams* cfg) noexcept nogil
 cdef void abe_on_packet(AckedBitrateState* s, int64_t send_us, int64_t arrival_us,
                         int64_t size_bytes) noexcept nogil
 cdef int64_t abe_bitrate_bps(AckedBitrateState* s) noexcept nogil

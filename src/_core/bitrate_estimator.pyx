@@ -3,10 +3,14 @@
 from libc.math cimport fabsf
 from libc.stdint cimport int64_t
 
+from mediaopt._core._check import as_int64_array, check_same_length
+
+from mediaopt._core._check cimport int_arg
 from mediaopt._core._units cimport MO_NONE, us_to_ms
+from mediaopt._core.gcc_config cimport params_from
 
 
-cdef void be_init(BitrateEstimatorState* s, object cfg) except *:
+cdef void be_init(BitrateEstimatorState* s, const GccParams* cfg) noexcept nogil:
     s.initial_window_ms = cfg.bitrate_initial_window_ms
     s.window_ms = cfg.bitrate_window_ms
     s.uncertainty_scale = cfg.bitrate_uncertainty_scale
@@ -100,7 +104,7 @@ cdef void be_expect_fast_change(BitrateEstimatorState* s) noexcept nogil:
     s.estimate_var += 200.0
 
 
-cdef void abe_init(AckedBitrateState* s, object cfg) except *:
+cdef void abe_init(AckedBitrateState* s, const GccParams* cfg) noexcept nogil:
     be_init(&s.est, cfg)
     s.in_alr = False
     s.alr_ended_us = MO_NONE
@@ -127,14 +131,14 @@ cdef class BitrateEstimator:
     """
 
     def __init__(self, *, config=None):
-        from mediaopt.bwe import GccConfig
-        be_init(&self.s, GccConfig() if config is None else config)
+        cdef GccParams p
+        params_from(config, &p)
+        be_init(&self.s, &p)
 
     def update(self, at_us, size_bytes, in_alr=False):
         """Account ``size_bytes`` received at ``at_us``."""
-        from mediaopt._validate import check_int
-        be_update(&self.s, us_to_ms(check_int("at_us", at_us)),
-                  check_int("size_bytes", size_bytes, min_value=0), bool(in_alr))
+        be_update(&self.s, us_to_ms(int_arg("at_us", at_us)),
+                  int_arg("size_bytes", size_bytes, 0), bool(in_alr))
 
     @property
     def bitrate_bps(self):
@@ -156,12 +160,12 @@ cdef class AcknowledgedBitrateEstimator:
     """Rate of acknowledged traffic from transport feedback (libwebrtc's defaults)."""
 
     def __init__(self, *, config=None):
-        from mediaopt.bwe import GccConfig
-        abe_init(&self.s, GccConfig() if config is None else config)
+        cdef GccParams p
+        params_from(config, &p)
+        abe_init(&self.s, &p)
 
     def incoming_packet_feedback(self, send_us, arrival_us, size_bytes):
         """Feed received packets sorted by arrival (arrays or scalars)."""
-        from mediaopt._validate import as_int64_array, check_same_length
         s = as_int64_array("send_us", send_us)
         a = as_int64_array("arrival_us", arrival_us, min_value=0)
         z = as_int64_array("size_bytes", size_bytes, min_value=0)
@@ -179,8 +183,7 @@ cdef class AcknowledgedBitrateEstimator:
 
     def set_alr_ended_time(self, at_us):
         """ALR ended at ``at_us``: packets sent later may change the rate fast."""
-        from mediaopt._validate import check_int
-        self.s.alr_ended_us = check_int("at_us", at_us)
+        self.s.alr_ended_us = int_arg("at_us", at_us)
 
     @property
     def bitrate_bps(self):

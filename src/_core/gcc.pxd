@@ -55,34 +55,53 @@ cdef struct GccState:
     int64_t duplicates             # packets ignored as duplicates, count
 
 
+# One report's packets as the estimator keeps them (grown with realloc, never per packet).
+cdef struct ReportBuf:
+    int64_t* send_us               # send times, us
+    int64_t* arrival_us            # arrival times, us (-1 lost)
+    int64_t* size_bytes            # sizes on the wire, bytes
+    int32_t* probe                 # probe cluster ids (-1 none)
+    Py_ssize_t cap                 # capacity, packets
+
+
 cdef class GccEstimator:
     # --- configuration (bounds of the target) ---
     cdef readonly int64_t start_bps     # start rate handed to the controller, bps
     cdef readonly int64_t min_bps       # lower bound of the target, bps
     cdef readonly int64_t max_bps       # upper bound of the target, bps
-    cdef object _config                 # the GccConfig this estimator was built from
+    cdef object _config                 # the config object it was built from (or the defaults)
     cdef double pacing_factor           # pacing rate / target
     cdef int64_t process_interval_us    # tick used by the batch API, us
     cdef int64_t stream_timeout_us      # silence that resets the delay detector, us
     cdef int64_t next_tick_us           # next process tick of the batch API, us
     cdef GccState st                    # live state
-    cdef GccState snap                  # state before the pending feedback time
-    cdef bint merge_open                # the next report at merge_now_us merges
+    cdef GccState snap                  # state before the pending logical report
+    cdef bint merge_open                # a report at merge_now_us merges (snap is valid)
     cdef int64_t merge_now_us           # feedback time of the pending logical report, us
-    cdef bint no_merge_next             # batch path: the next report has a later time
-    # Packets of the logical report being processed (grown with realloc, never per packet).
-    cdef Py_ssize_t buf_len             # packets in the buffers
-    cdef Py_ssize_t buf_cap             # capacity of the buffers, packets
-    cdef int64_t* buf_send              # send times, us
-    cdef int64_t* buf_arrival           # arrival times, us (-1 lost)
-    cdef int64_t* buf_size              # sizes, bytes
-    cdef int32_t* buf_probe             # probe cluster ids (-1 none)
-    cdef Py_ssize_t* buf_order          # received packets sorted by arrival (indexes)
+    # A report is staged in ``spare`` (or after the pending report in ``cur`` when it
+    # merges) before anything else changes, so a report that fails its checks half way
+    # leaves the estimator as it was.
+    cdef ReportBuf cur                  # packets of the pending logical report
+    cdef ReportBuf spare                # where the next report is staged
+    cdef Py_ssize_t buf_len             # packets in cur
+    cdef Py_ssize_t* order              # received packets sorted by arrival (indexes)
+    cdef Py_ssize_t order_cap           # capacity of order, packets
 
     cdef void _start(self, int64_t now_us) noexcept nogil
     cdef void _touch(self, int64_t now_us) noexcept nogil
-    cdef bint _reserve(self, Py_ssize_t n) noexcept nogil
+    cdef ReportBuf* _stage(self, bint merge, Py_ssize_t n, Py_ssize_t* base) noexcept nogil
+    cdef int64_t _commit(self, bint merge, bint final, Py_ssize_t n,
+                         int64_t now_us) noexcept nogil
+    cdef int64_t _feed(self, const int64_t* send_us, const int64_t* arrival_us,
+                       const int64_t* size_bytes, const int32_t* probe_cluster_id,
+                       Py_ssize_t n, int64_t now_us, bint final) noexcept nogil
+    cdef int64_t _take(self, const int64_t* send_us, const int64_t* arrival_us,
+                       const int64_t* size_bytes, const int64_t* probe_cluster_id,
+                       Py_ssize_t n, int64_t now_us, Py_ssize_t* bad) noexcept nogil
     cdef void _process_report(self, int64_t now_us) noexcept nogil
+    cdef int64_t _check_now(self, object now_us) except? -1
+    cdef object _on_feedback_general(self, send_us, arrival_us, size_bytes, now_us,
+                                     probe_cluster_id)
     cdef void _network_changed(self, int64_t now_us) noexcept nogil
     cdef void _sync_v2(self) noexcept nogil
 
@@ -90,9 +109,18 @@ cdef class GccEstimator:
     # One transport-feedback report: n packets in send order (arrival_us -1 = lost).
     # probe_cluster_id may be NULL (no probes); -1 in it = not a probe packet.
     # Returns the new target in bps.
+    # A report handed in right after one with the same now_us (no other call in between)
+    # merges with it into one logical report, so the estimator keeps a snapshot of its
+    # state before each report to redo it from.
     cdef int64_t c_on_feedback(self, const int64_t* send_us, const int64_t* arrival_us,
                                const int64_t* size_bytes, const int32_t* probe_cluster_id,
                                Py_ssize_t n, int64_t now_us) noexcept nogil
+    # The same, for a caller that knows no report with this now_us follows (the replay
+    # loop): nothing can merge with it, so no snapshot is taken.
+    cdef int64_t c_on_feedback_final(self, const int64_t* send_us, const int64_t* arrival_us,
+                                     const int64_t* size_bytes,
+                                     const int32_t* probe_cluster_id, Py_ssize_t n,
+                                     int64_t now_us) noexcept nogil
     # The pacer reports every packet it puts on the wire (feeds ALR detection / probing).
     cdef void c_on_packet_sent(self, int64_t send_us, int64_t size_bytes,
                                int32_t probe_cluster_id) noexcept nogil

@@ -2,9 +2,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from mediaopt._core.gcc_config import GccConstants
+from mediaopt._core.trendline import BandwidthUsage
 from numpy.typing import ArrayLike
 
-from mediaopt.bwe import BandwidthUsage, GccConfig
+from mediaopt.bwe import GccConfig
 
 class GccEstimator:
     start_bps: int
@@ -60,6 +62,6 @@ class GccEstimator:
     @property
     def in_alr(self) -> bool: ...
     @property
-    def config(self) -> GccConfig: ...
+    def config(self) -> GccConfig | GccConstants: ...
     @property
     def stats(self) -> dict[str, Any]: ...

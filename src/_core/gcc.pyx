@@ -6,20 +6,24 @@ goog_cc_network_control.cc does for transport feedback ("packet feedback only" m
 and RTT come from the feedback itself), and exposes the C contract the replay loop calls.
 """
 
-from mediaopt._core._check import InputError
-
-cimport cython
-from libc.stdint cimport INT64_MIN, int32_t, int64_t
+from mediaopt._core._check import (
+    InputError, as_int64_array, check_nondecreasing, check_same_length,
+)
 
 import numpy as np
 
-from mediaopt._validate import (
-    as_int64_array, check_int, check_nondecreasing, check_same_length,
-)
+from mediaopt._core.gcc_config import DEFAULT_CONSTANTS
+from mediaopt._core.trendline import BANDWIDTH_USAGE
+
+from cpython.buffer cimport PyBuffer_Release
+from cpython.long cimport PyLong_AsLongLongAndOverflow
+from libc.stdint cimport INT32_MAX, INT64_MIN, int32_t, int64_t
 from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
 
+from mediaopt._core._check cimport int64_buffer, int_arg
 from mediaopt._core._units cimport MO_MINUS_INF, MO_NONE, rate_times, us_to_ms
+from mediaopt._core.gcc_config cimport GccParams, params_from
 from mediaopt._core.aimd cimport (
     aimd_init, aimd_initial_time_to_reduce_further, aimd_set_estimate, aimd_set_min,
     aimd_set_start, aimd_time_to_reduce_further, aimd_update,
@@ -50,7 +54,11 @@ from mediaopt._core.trendline cimport (
 cdef int64_t _CC_MIN_BPS = 5000
 cdef int64_t _LOSS_UPDATE_INTERVAL_US = 1_000_000
 
-_STATE_NAMES = ("normal", "underusing", "overusing")
+cdef object _np_integer = np.integer
+
+# Python reports up to this many packets are processed holding the GIL: releasing it and
+# taking it back would cost more than the work.
+cdef Py_ssize_t _NOGIL_MAX_PACKETS = 256
 
 # TimeDelta::ms<double>() multiplies by the reciprocal (it does not divide): same bits.
 cdef double _US_TO_MS = 1.0 / 1000.0
@@ -77,10 +85,11 @@ cdef inline void _track_rtt(int64_t send_us, int64_t arrival_us, int64_t* max_re
         min_owd[0] = owd
 
 
-@cython.final
-def _packet_arrays(send_us, arrival_us, size_bytes, probe_cluster_id):
-    # The boundary checks shared by on_feedback and on_feedback_reports: int64 send,
-    # arrival (-1 = lost) and size arrays of one length, optional int32 probe cluster ids.
+cdef tuple _packet_arrays(send_us, arrival_us, size_bytes, probe_cluster_id):
+    # The boundary checks of a report in general form (lists, other dtypes, views), with
+    # their canonical messages: int64 send, arrival (-1 = lost) and size arrays of one
+    # length, and optional probe cluster ids (-1 = none), each checked in full before the
+    # next. Returns the int64 arrays (probe ids None when not given) and the length.
     s = as_int64_array("send_us", send_us, min_value=0)
     a = as_int64_array("arrival_us", arrival_us, min_value=0, allow=(-1,))
     z = as_int64_array("size_bytes", size_bytes, min_value=0, max_value=2**31 - 1)
@@ -89,7 +98,33 @@ def _packet_arrays(send_us, arrival_us, size_bytes, probe_cluster_id):
     p64 = as_int64_array("probe_cluster_id", probe_cluster_id, min_value=-1,
                          max_value=2**31 - 1)
     n = check_same_length(send_us=s, arrival_us=a, size_bytes=z, probe_cluster_id=p64)
-    return s, a, z, np.ascontiguousarray(p64, dtype=np.int32), n
+    return s, a, z, p64, n
+
+
+cdef Py_ssize_t _check_copy(const int64_t* send_us, const int64_t* arrival_us,
+                            const int64_t* size_bytes, const int64_t* probe_cluster_id,
+                            Py_ssize_t n, ReportBuf* dst, Py_ssize_t base) noexcept nogil:
+    # The one pass of a Python report: check each packet (send >= 0, arrival >= 0 or -1,
+    # size in [0, 2**31 - 1], probe id in [-1, 2**31 - 1]) and copy it into dst at base
+    # (dst NULL: check only). Returns the index of the first bad packet, or -1.
+    cdef Py_ssize_t i
+    cdef int64_t sv, av, zv, pv = -1
+    for i in range(n):
+        sv = send_us[i]
+        av = arrival_us[i]
+        zv = size_bytes[i]
+        if sv < 0 or (av < 0 and av != -1) or zv < 0 or zv > INT32_MAX:
+            return i
+        if probe_cluster_id != NULL:
+            pv = probe_cluster_id[i]
+            if pv < -1 or pv > INT32_MAX:
+                return i
+        if dst != NULL:
+            dst.send_us[base + i] = sv
+            dst.arrival_us[base + i] = av
+            dst.size_bytes[base + i] = zv
+            dst.probe[base + i] = <int32_t>pv
+    return -1
 
 
 cdef inline bint _grow(void** buf, size_t size_bytes) noexcept nogil:
@@ -99,6 +134,43 @@ cdef inline bint _grow(void** buf, size_t size_bytes) noexcept nogil:
         return False
     buf[0] = p
     return True
+
+
+cdef bint _reserve(ReportBuf* b, Py_ssize_t n) noexcept nogil:
+    # Grow (never shrink) a report buffer by doubling: allocation happens only when a
+    # report is larger than every earlier one, never per packet.
+    cdef Py_ssize_t cap = b.cap
+    if n <= cap:
+        return True
+    if cap < 64:
+        cap = 64
+    while cap < n:
+        cap *= 2
+    if not (_grow(<void**>&b.send_us, cap * sizeof(int64_t))
+            and _grow(<void**>&b.arrival_us, cap * sizeof(int64_t))
+            and _grow(<void**>&b.size_bytes, cap * sizeof(int64_t))
+            and _grow(<void**>&b.probe, cap * sizeof(int32_t))):
+        return False
+    b.cap = cap
+    return True
+
+
+cdef void _free(ReportBuf* b) noexcept nogil:
+    free(b.send_us)
+    free(b.arrival_us)
+    free(b.size_bytes)
+    free(b.probe)
+    b.send_us = NULL
+    b.arrival_us = NULL
+    b.size_bytes = NULL
+    b.probe = NULL
+    b.cap = 0
+
+
+cdef inline void _release(Py_buffer* views, int held) noexcept:
+    cdef int i
+    for i in range(held):
+        PyBuffer_Release(&views[i])
 
 
 cdef class GccEstimator:
@@ -117,32 +189,24 @@ cdef class GccEstimator:
 
     def __cinit__(self):
         self.buf_len = 0
-        self.buf_cap = 0
-        self.buf_send = NULL
-        self.buf_arrival = NULL
-        self.buf_size = NULL
-        self.buf_probe = NULL
-        self.buf_order = NULL
+        self.order = NULL
+        self.order_cap = 0
         self.merge_open = False
-        self.no_merge_next = False
 
     def __dealloc__(self):
-        free(self.buf_send)
-        free(self.buf_arrival)
-        free(self.buf_size)
-        free(self.buf_probe)
-        free(self.buf_order)
+        _free(&self.cur)
+        _free(&self.spare)
+        free(self.order)
 
     def __init__(self, start_bps=300_000, min_bps=30_000, max_bps=30_000_000, config=None):
-        from mediaopt.bwe import GccConfig
-        cfg = GccConfig() if config is None else config
-        if not isinstance(cfg, GccConfig):
-            raise InputError(f"config: expected a GccConfig, got {type(cfg).__name__}")
+        cdef GccParams c
+        params_from(config, &c)
+        cdef const GccParams* cfg = &c
         if cfg.trendline_window_size > 64:
             raise InputError("config.trendline_window_size: at most 64 is supported")
-        start = check_int("start_bps", start_bps, min_value=1, max_value=10**12)
-        lo = check_int("min_bps", min_bps, min_value=0, max_value=10**12)
-        hi = check_int("max_bps", max_bps, min_value=1, max_value=10**12)
+        start = int_arg("start_bps", start_bps, 1, 10**12)
+        lo = int_arg("min_bps", min_bps, 0, 10**12)
+        hi = int_arg("max_bps", max_bps, 1, 10**12)
         if hi < lo:
             raise InputError(f"max_bps: {hi} is below min_bps {lo}")
         # GoogCcNetworkController::ClampConstraints.
@@ -152,13 +216,12 @@ cdef class GccEstimator:
         self.start_bps = start
         self.min_bps = lo
         self.max_bps = hi
-        self._config = cfg
+        self._config = DEFAULT_CONSTANTS if config is None else config
         self.pacing_factor = cfg.pacing_factor
         self.process_interval_us = cfg.process_interval_us
         self.stream_timeout_us = cfg.stream_timeout_us
         self.next_tick_us = MO_NONE
         self.merge_open = False
-        self.no_merge_next = False
         self.buf_len = 0
         st = &self.st
         ia_init(&st.ia, cfg.send_time_group_length_us, cfg.burst_delta_threshold_us,
@@ -225,24 +288,51 @@ cdef class GccEstimator:
         if now_us > self.st.last_now_us:
             self.st.last_now_us = now_us
 
-    cdef bint _reserve(self, Py_ssize_t n) noexcept nogil:
-        # Grow (never shrink) the report buffers by doubling: allocation happens only when
-        # a report is larger than every earlier one, never per packet.
-        cdef Py_ssize_t cap = self.buf_cap
-        if n <= cap:
-            return True
-        if cap < 64:
-            cap = 64
-        while cap < n:
-            cap *= 2
-        if not (_grow(<void**>&self.buf_send, cap * sizeof(int64_t))
-                and _grow(<void**>&self.buf_arrival, cap * sizeof(int64_t))
-                and _grow(<void**>&self.buf_size, cap * sizeof(int64_t))
-                and _grow(<void**>&self.buf_probe, cap * sizeof(int32_t))
-                and _grow(<void**>&self.buf_order, cap * sizeof(Py_ssize_t))):
-            return False
-        self.buf_cap = cap
-        return True
+    cdef ReportBuf* _stage(self, bint merge, Py_ssize_t n, Py_ssize_t* base) noexcept nogil:
+        # Where a report of n packets is written: after the pending report when it merges
+        # with it, else at the start of the spare buffer. Both are outside what the
+        # estimator has taken in, so writing there changes nothing yet. NULL when memory
+        # runs out.
+        cdef ReportBuf* b = &self.cur if merge else &self.spare
+        cdef Py_ssize_t total = n + (self.buf_len if merge else 0)
+        cdef Py_ssize_t cap = self.order_cap
+        base[0] = self.buf_len if merge else 0
+        if not _reserve(b, total):
+            return NULL
+        if total > cap:
+            if cap < 64:
+                cap = 64
+            while cap < total:
+                cap *= 2
+            if not _grow(<void**>&self.order, cap * sizeof(Py_ssize_t)):
+                return NULL
+            self.order_cap = cap
+        return b
+
+    cdef int64_t _commit(self, bint merge, bint final, Py_ssize_t n,
+                         int64_t now_us) noexcept nogil:
+        # Take in the staged report and process the logical report it belongs to.
+        cdef ReportBuf t
+        if merge:
+            # Same feedback time as the pending report: redo both as one logical report,
+            # from the state before the first (memcpy: one copy, no struct temporary).
+            memcpy(&self.st, &self.snap, sizeof(GccState))
+            self.buf_len += n
+        else:
+            t = self.cur
+            self.cur = self.spare
+            self.spare = t
+            self.buf_len = n
+            if not final:
+                # A report at this time may follow: keep the state to redo it from.
+                memcpy(&self.snap, &self.st, sizeof(GccState))
+                self.merge_now_us = now_us
+            self.merge_open = True
+        if final:
+            self.merge_open = False
+        self._touch(now_us)
+        self._process_report(now_us)
+        return self.st.last_target_bps
 
     cdef void _sync_v2(self) noexcept nogil:
         # What SendSideBandwidthEstimation::UpdateEstimate reads from GetLossBasedResult.
@@ -277,11 +367,11 @@ cdef class GccEstimator:
     cdef void _process_report(self, int64_t now_us) noexcept nogil:
         st = &self.st
         cdef Py_ssize_t n = self.buf_len, i, j, k = 0, idx
-        cdef int64_t* snd = self.buf_send
-        cdef int64_t* arr = self.buf_arrival
-        cdef int64_t* siz = self.buf_size
-        cdef int32_t* prb = self.buf_probe
-        cdef Py_ssize_t* order = self.buf_order
+        cdef int64_t* snd = self.cur.send_us
+        cdef int64_t* arr = self.cur.arrival_us
+        cdef int64_t* siz = self.cur.size_bytes
+        cdef int32_t* prb = self.cur.probe
+        cdef Py_ssize_t* order = self.order
         cdef int64_t prev_highest = st.highest_send_us, new_highest = st.highest_send_us
         cdef int64_t n_feedback = 0, n_lost = 0, slot
         cdef int64_t max_recv = INT64_MIN, min_send = MO_NONE, min_owd = MO_NONE
@@ -461,43 +551,57 @@ cdef class GccEstimator:
 
     # ------------------------------------------------------------------ the C contract
 
-    cdef int64_t c_on_feedback(self, const int64_t* send_us, const int64_t* arrival_us,
-                               const int64_t* size_bytes, const int32_t* probe_cluster_id,
-                               Py_ssize_t n, int64_t now_us) noexcept nogil:
-        cdef Py_ssize_t base, i
+    cdef int64_t _feed(self, const int64_t* send_us, const int64_t* arrival_us,
+                       const int64_t* size_bytes, const int32_t* probe_cluster_id,
+                       Py_ssize_t n, int64_t now_us, bint final) noexcept nogil:
+        cdef Py_ssize_t base = 0, i
+        cdef ReportBuf* b
+        cdef bint merge
         if n < 0 or send_us == NULL or arrival_us == NULL or size_bytes == NULL:
             n = 0
         if now_us < self.st.last_now_us:
             now_us = self.st.last_now_us          # the core never runs time backwards
-        if self.merge_open and now_us == self.merge_now_us:
-            # Same feedback time as the previous report: redo it as one merged report.
-            self.st = self.snap
-            base = self.buf_len
-        elif self.no_merge_next:
-            # The caller knows the next report has a later time: no snapshot needed.
-            self.merge_open = False
-            base = 0
-        else:
-            self.snap = self.st
-            self.merge_open = True
-            self.merge_now_us = now_us
-            base = 0
-        if not self._reserve(base + n):
+        merge = self.merge_open and now_us == self.merge_now_us
+        b = self._stage(merge, n, &base)
+        if b == NULL:
             n = 0                                 # out of memory: drop this report
         if n > 0:
-            memcpy(self.buf_send + base, send_us, n * sizeof(int64_t))
-            memcpy(self.buf_arrival + base, arrival_us, n * sizeof(int64_t))
+            memcpy(b.send_us + base, send_us, n * sizeof(int64_t))
+            memcpy(b.arrival_us + base, arrival_us, n * sizeof(int64_t))
             for i in range(n):
                 # Sizes are bytes on the wire: never negative.
-                self.buf_size[base + i] = size_bytes[i] if size_bytes[i] > 0 else 0
-                self.buf_probe[base + i] = (probe_cluster_id[i] if probe_cluster_id != NULL
-                                            else -1)
+                b.size_bytes[base + i] = size_bytes[i] if size_bytes[i] > 0 else 0
+                b.probe[base + i] = (probe_cluster_id[i] if probe_cluster_id != NULL
+                                     else -1)
                 if arrival_us[i] < 0:
-                    self.buf_arrival[base + i] = -1
-        self.buf_len = base + n
-        self._touch(now_us)
-        self._process_report(now_us)
-        return self.st.last_target_bps
+                    b.arrival_us[base + i] = -1
+        return self._commit(merge, final, n, now_us)
+
+    cdef int64_t c_on_feedback(self, const int64_t* send_us, const int64_t* arrival_us,
+                               const int64_t* size_bytes, const int32_t* probe_cluster_id,
+                               Py_ssize_t n, int64_t now_us) noexcept nogil:
+        return self._feed(send_us, arrival_us, size_bytes, probe_cluster_id, n, now_us,
+                          False)
+
+    cdef int64_t c_on_feedback_final(self, const int64_t* send_us, const int64_t* arrival_us,
+                                     const int64_t* size_bytes,
+                                     const int32_t* probe_cluster_id, Py_ssize_t n,
+                                     int64_t now_us) noexcept nogil:
+        return self._feed(send_us, arrival_us, size_bytes, probe_cluster_id, n, now_us,
+                          True)
+
+    cdef int64_t _take(self, const int64_t* send_us, const int64_t* arrival_us,
+                       const int64_t* size_bytes, const int64_t* probe_cluster_id,
+                       Py_ssize_t n, int64_t now_us, Py_ssize_t* bad) noexcept nogil:
+        # A Python report, checked and copied in one pass into the staging area and then
+        # taken in; when a packet is bad (bad[0] >= 0) nothing is taken in.
+        cdef Py_ssize_t base = 0
+        cdef bint merge = self.merge_open and now_us == self.merge_now_us
+        cdef ReportBuf* b = self._stage(merge, n, &base)
+        bad[0] = _check_copy(send_us, arrival_us, size_bytes, probe_cluster_id, n, b, base)
+        if bad[0] >= 0:
+            return -1
+        return self._commit(merge, False, n if b != NULL else 0, now_us)
 
     cdef void c_on_packet_sent(self, int64_t send_us, int64_t size_bytes,
                                int32_t probe_cluster_id) noexcept nogil:
@@ -559,8 +663,8 @@ cdef class GccEstimator:
 
     # ------------------------------------------------------------------ Python API
 
-    def _check_now(self, now_us):
-        now = check_int("now_us", now_us, min_value=0)
+    cdef int64_t _check_now(self, object now_us) except? -1:
+        cdef int64_t now = int_arg("now_us", now_us, 0)
         if self.st.last_now_us != INT64_MIN and now < self.st.last_now_us:
             raise InputError(
                 f"now_us: went backwards ({now} < {self.st.last_now_us} of an earlier call)")
@@ -573,26 +677,87 @@ cdef class GccEstimator:
         (``-1`` = lost), ``size_bytes`` and optionally ``probe_cluster_id`` (``-1`` = not
         a probe). ``now_us`` is when the feedback arrived; it never goes backwards.
         """
-        s, a, z, p, n = _packet_arrays(send_us, arrival_us, size_bytes, probe_cluster_id)
-        now = self._check_now(now_us)
-        cdef const int64_t[::1] sv = s
-        cdef const int64_t[::1] av = a
-        cdef const int64_t[::1] zv = z
-        cdef const int32_t[::1] pv
-        cdef const int32_t* pp = NULL
-        cdef int64_t out
-        cdef Py_ssize_t nn = n
-        cdef int64_t t = now
-        if p is not None:
-            pv = p
-            if nn > 0:
-                pp = &pv[0]
-        if nn == 0:
-            with nogil:
-                out = self.c_on_feedback(NULL, NULL, NULL, NULL, 0, t)
+        # Fast path (int64 arrays and an int time, what a client hands in): check and copy
+        # the report in one pass, straight from the arrays' buffers into the staging area.
+        # Anything else, or a bad value, takes the general path, which converts and names
+        # the first problem as mediaopt._validate's checks do.
+        cdef Py_buffer views[4]
+        cdef int held = 0, wanted = 3 if probe_cluster_id is None else 4
+        cdef int overflow = 0
+        cdef Py_ssize_t n, bad = 0
+        cdef int64_t now = -1, out = 0
+        cdef const int64_t* pp = NULL
+        if type(now_us) is not int and isinstance(now_us, _np_integer):
+            now_us = int(now_us)                  # a numpy integer scalar (an array element)
+        if type(now_us) is int:
+            now = PyLong_AsLongLongAndOverflow(now_us, &overflow)
+            if overflow or (self.st.last_now_us != INT64_MIN and now < self.st.last_now_us):
+                now = -1
+        if now < 0:
+            return self._on_feedback_general(send_us, arrival_us, size_bytes, now_us,
+                                             probe_cluster_id)
+        try:
+            if int64_buffer(send_us, &views[0]):
+                held = 1
+                if int64_buffer(arrival_us, &views[1]):
+                    held = 2
+                    if int64_buffer(size_bytes, &views[2]):
+                        held = 3
+                        if wanted == 4 and int64_buffer(probe_cluster_id, &views[3]):
+                            held = 4
+            n = views[0].shape[0] if held else 0
+            if (held == wanted and views[1].shape[0] == n and views[2].shape[0] == n
+                    and (wanted == 3 or views[3].shape[0] == n)):
+                if wanted == 4:
+                    pp = <const int64_t*>views[3].buf
+                if n <= _NOGIL_MAX_PACKETS:
+                    out = self._take(<const int64_t*>views[0].buf,
+                                     <const int64_t*>views[1].buf,
+                                     <const int64_t*>views[2].buf, pp, n, now, &bad)
+                else:
+                    with nogil:
+                        out = self._take(<const int64_t*>views[0].buf,
+                                         <const int64_t*>views[1].buf,
+                                         <const int64_t*>views[2].buf, pp, n, now, &bad)
+        finally:
+            _release(views, held)
+        if bad < 0:
             return out
-        with nogil:
-            out = self.c_on_feedback(&sv[0], &av[0], &zv[0], pp, nn, t)
+        return self._on_feedback_general(send_us, arrival_us, size_bytes, now_us,
+                                         probe_cluster_id)
+
+    cdef object _on_feedback_general(self, send_us, arrival_us, size_bytes, now_us,
+                                     probe_cluster_id):
+        # The general path of on_feedback: convert and check each argument in turn (the
+        # arrays in full, then their lengths, then the time), then the same one pass.
+        cdef Py_buffer views[4]
+        cdef int held = 0
+        cdef Py_ssize_t n, bad = 0
+        cdef int64_t now, out
+        cdef const int64_t* pp = NULL
+        arrays = _packet_arrays(send_us, arrival_us, size_bytes, probe_cluster_id)
+        now = self._check_now(now_us)
+        n = arrays[4]
+        try:
+            while held < 4 and arrays[held] is not None:
+                # the checks made each one a contiguous int64 array
+                if not int64_buffer(arrays[held], &views[held]):
+                    raise SystemError("on_feedback: a checked array has no int64 buffer")
+                held += 1
+            if held == 4:
+                pp = <const int64_t*>views[3].buf
+            if n <= _NOGIL_MAX_PACKETS:
+                out = self._take(<const int64_t*>views[0].buf, <const int64_t*>views[1].buf,
+                                 <const int64_t*>views[2].buf, pp, n, now, &bad)
+            else:
+                with nogil:
+                    out = self._take(<const int64_t*>views[0].buf,
+                                     <const int64_t*>views[1].buf,
+                                     <const int64_t*>views[2].buf, pp, n, now, &bad)
+        finally:
+            _release(views, held)
+        if bad >= 0:
+            raise SystemError(f"on_feedback: packet {bad} passed the checks but not the copy")
         return out
 
     def on_feedback_reports(self, send_us, arrival_us, size_bytes, report_sizes,
@@ -615,6 +780,8 @@ cdef class GccEstimator:
                 f"report_sizes: sums to {int(rs.sum())}, but there are {n} packets")
         if rn.size:
             self._check_now(int(rn[0]))
+        if p is not None:
+            p = np.ascontiguousarray(p, dtype=np.int32)
         out = np.empty(rs.size, dtype=np.int64)
         if n == 0 and rs.size == 0:
             return out
@@ -646,27 +813,25 @@ cdef class GccEstimator:
                         self.c_process(self.next_tick_us)
                         self.next_tick_us += self.process_interval_us
                 # Only a report followed by one at the same time can merge with it.
-                self.no_merge_next = r + 1 < nr and rnv[r + 1] != now
-                ov[r] = self.c_on_feedback(&sv[pos], &av[pos], &zv[pos],
-                                           pp + pos if pp != NULL else NULL,
-                                           rsv[r], now)
-                self.no_merge_next = False
+                ov[r] = self._feed(&sv[pos], &av[pos], &zv[pos],
+                                   pp + pos if pp != NULL else NULL, rsv[r], now,
+                                   r + 1 < nr and rnv[r + 1] != now)
                 pos += rsv[r]
         return out
 
     def on_packet_sent(self, send_us, size_bytes, probe_cluster_id=-1):
         """The pacer put a packet on the wire (feeds ALR detection and the RTT back-off)."""
-        self.c_on_packet_sent(check_int("send_us", send_us, min_value=0),
-                              check_int("size_bytes", size_bytes, min_value=0),
-                              check_int("probe_cluster_id", probe_cluster_id, min_value=-1,
-                                        max_value=2**31 - 1))
+        self.c_on_packet_sent(int_arg("send_us", send_us, 0),
+                              int_arg("size_bytes", size_bytes, 0),
+                              <int32_t>int_arg("probe_cluster_id", probe_cluster_id, -1,
+                                               INT32_MAX))
 
     def set_rtt(self, rtt_us, now_us):
         """Report a round-trip time measured elsewhere (e.g. RTCP), us.
 
         In packet-feedback-only mode the next feedback report recomputes the RTT.
         """
-        rtt = check_int("rtt_us", rtt_us, min_value=0)
+        rtt = int_arg("rtt_us", rtt_us, 0)
         self.c_set_rtt(rtt, self._check_now(now_us))
 
     def process(self, now_us):
@@ -712,9 +877,8 @@ cdef class GccEstimator:
 
     @property
     def delay_state(self):
-        """The over-use detector state (``mediaopt.bwe.BandwidthUsage``)."""
-        from mediaopt.bwe import BandwidthUsage
-        return BandwidthUsage(_STATE_NAMES[self.st.tl.hypothesis])
+        """The over-use detector state (``BandwidthUsage``)."""
+        return BANDWIDTH_USAGE[self.st.tl.hypothesis]
 
     @property
     def delay_based_bps(self):
@@ -746,7 +910,9 @@ cdef class GccEstimator:
 
     @property
     def config(self):
-        """The ``GccConfig`` this estimator was built with."""
+        """The config this estimator was built with (a ``GccConfig``); without one, the
+        read-only record of libwebrtc's defaults (``GccConstants``, equal field by field
+        to ``GccConfig()``)."""
         return self._config
 
     @property

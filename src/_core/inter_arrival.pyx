@@ -2,6 +2,8 @@
 
 from libc.stdint cimport INT64_MAX, int32_t, int64_t
 
+from mediaopt._core._check cimport int_arg
+
 # libwebrtc's "infinite" timestamp: no value yet.
 cdef int64_t IA_NONE = INT64_MAX
 
@@ -111,24 +113,20 @@ cdef class InterArrivalDelta:
     def __init__(self, send_time_group_length_us=5_000, burst_delta_threshold_us=5_000,
                  max_burst_duration_us=100_000, arrival_time_offset_threshold_us=3_000_000,
                  reordered_reset_threshold=3):
-        from mediaopt._validate import check_int
         ia_init(&self.s,
-                check_int("send_time_group_length_us", send_time_group_length_us, min_value=0),
-                check_int("burst_delta_threshold_us", burst_delta_threshold_us, min_value=0),
-                check_int("max_burst_duration_us", max_burst_duration_us, min_value=0),
-                check_int("arrival_time_offset_threshold_us",
-                          arrival_time_offset_threshold_us, min_value=0),
-                check_int("reordered_reset_threshold", reordered_reset_threshold,
-                          min_value=1, max_value=2**31 - 1))
+                int_arg("send_time_group_length_us", send_time_group_length_us, 0),
+                int_arg("burst_delta_threshold_us", burst_delta_threshold_us, 0),
+                int_arg("max_burst_duration_us", max_burst_duration_us, 0),
+                int_arg("arrival_time_offset_threshold_us", arrival_time_offset_threshold_us, 0),
+                int_arg("reordered_reset_threshold", reordered_reset_threshold, 1, 2**31 - 1))
 
     def compute_deltas(self, send_us, arrival_us, system_us, size_bytes):
         """Feed one packet; return the group deltas when a group completes, else None."""
-        from mediaopt._validate import check_int
         cdef int64_t sd = 0, ad = 0, zd = 0
         cdef bint ok = ia_compute(
-            &self.s, check_int("send_us", send_us), check_int("arrival_us", arrival_us),
-            check_int("system_us", system_us),
-            check_int("size_bytes", size_bytes, min_value=0), &sd, &ad, &zd)
+            &self.s, int_arg("send_us", send_us), int_arg("arrival_us", arrival_us),
+            int_arg("system_us", system_us),
+            int_arg("size_bytes", size_bytes, 0), &sd, &ad, &zd)
         if ok:
             return (sd, ad, zd)
         return None

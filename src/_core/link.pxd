@@ -3,7 +3,7 @@
 # one-way delay placed as the Mahimahi shells nest, and loss at the entrance.
 # docs/link.md describes the semantics; link.pyx implements them.
 cimport cython
-from libc.stdint cimport int64_t, uint32_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 
 from mediaopt._core.rng cimport Xoshiro256
 
@@ -54,7 +54,8 @@ cdef struct Settled:
     int64_t settle_us         # link-clock time its fate became known (us)
 
 
-@cython.final
+# Python subclasses (the public mediaopt.Link) add resolution, never C behaviour: every
+# cdef method is final, so calls stay direct (and inlinable) as in a final class.
 cdef class Link:
     # ---- trace (one period), read-only after construction ----
     cdef object _sched_owner          # the int64 numpy array behind sched
@@ -72,7 +73,8 @@ cdef class Link:
     cdef Py_ssize_t col_cursor_delay  # step index last used for the delay column
 
     # ---- configuration ----
-    cdef object _config               # the resolved mediaopt._link_config.LinkConfig
+    cdef uint64_t seed                # seed of the loss draws
+    cdef bint delay_before_queue      # the delay sits before the queue (downlink)
     cdef int queue_kind               # a QueueKind
     cdef int64_t limit_bytes          # queue limit in bytes (0 = none)
     cdef int64_t limit_packets        # queue limit in packets (0 = none)
@@ -139,41 +141,78 @@ cdef class Link:
     # c_advance; an earlier time is treated as that time). Returns 0 when accepted, 1 when
     # dropped at once (loss at the entrance, full droptail/codel queue, drophead packet that
     # alone breaks the byte limit, repeat=False trace already over).
+    @cython.final
     cdef int c_enqueue(self, int64_t send_us, int64_t size_bytes, int64_t tag) noexcept nogil
     # Write (tag, arrival_us) of packets whose fate is known at until_us (last byte left the
     # bottleneck by then, or dropped after acceptance: arrival -1), in settling order; arrival
     # may be later than until_us (propagation delay). Returns the count; equal to cap means
     # call again. Moves the link clock to until_us. Never loops per millisecond.
+    @cython.final
     cdef Py_ssize_t c_advance(self, int64_t until_us, int64_t* tag_out, int64_t* arrival_us_out,
                               Py_ssize_t cap) noexcept nogil
     # Mean capacity of the trace over [t0_us, t1_us) in bit/s (trace time; t1 <= t0 -> 1 ms).
+    @cython.final
     cdef int64_t c_capacity_bps(self, int64_t t0_us, int64_t t1_us) noexcept nogil
     # Bytes waiting in the queue (Mahimahi's queue size: not the packet being carried).
+    @cython.final
     cdef int64_t c_queued_bytes(self) noexcept nogil
 
     # ---- internals ----
+    @cython.final
+    cdef int _setup(self, object sched_owner, int64_t period_us, bint repeat,
+                    object col_t_owner, object col_loss_owner, object col_delay_owner,
+                    int queue_kind, int64_t limit_bytes, int64_t limit_packets,
+                    int64_t codel_target_ms, int64_t codel_interval_ms, int64_t delay_us,
+                    bint delay_before_queue, bint fifo_engine, int loss_kind, double loss_p,
+                    double ge_p_good_bad, double ge_p_bad_good, double ge_loss_good,
+                    double ge_loss_bad, int64_t on_ms, int64_t off_ms,
+                    uint64_t seed) except -1
+    @cython.final
+    cdef void _reset_state(self) noexcept
+    @cython.final
     cdef int64_t _opp_time(self) noexcept nogil
+    @cython.final
     cdef void _step(self) noexcept nogil
+    @cython.final
     cdef int64_t _count_le(self, int64_t t_us) noexcept nogil
+    @cython.final
     cdef void _seek_after(self, int64_t t_us) noexcept nogil
+    @cython.final
     cdef int _lost_on_entry(self, int64_t send_us) noexcept nogil
+    @cython.final
     cdef int64_t _arrival(self, int64_t depart_us) noexcept nogil
+    @cython.final
     cdef int _q_push(self, int64_t tag, int64_t entry_us, int64_t size_bytes,
                      int64_t start_us) noexcept nogil
+    @cython.final
     cdef QPacket _q_pop(self) noexcept nogil
+    @cython.final
     cdef int _settle(self, int64_t tag, int64_t arrival_us, int64_t settle_us) noexcept nogil
+    @cython.final
     cdef int _enqueue_fifo(self, int64_t entry_us, int64_t size_bytes, int64_t tag) noexcept nogil
+    @cython.final
     cdef int _enqueue_events(self, int64_t entry_us, int64_t size_bytes,
                              int64_t tag) noexcept nogil
+    @cython.final
     cdef void _rationalize(self, int64_t t_us) noexcept nogil
+    @cython.final
     cdef void _settle_rest_as_lost(self) noexcept nogil
+    @cython.final
     cdef QPacket _dequeue(self, int64_t now_us) noexcept nogil
+    @cython.final
     cdef QPacket _codel_dodequeue(self, int64_t now_ms, bint* ok_to_drop) noexcept nogil
+    @cython.final
     cdef QPacket _codel_dequeue(self, int64_t now_us) noexcept nogil
+    @cython.final
     cdef int64_t _codel_control_law(self, int64_t t_ms, uint32_t count) noexcept nogil
+    @cython.final
     cdef Py_ssize_t _col_index(self, int64_t t, Py_ssize_t* cursor) noexcept nogil
+    @cython.final
     cdef Py_ssize_t _pop_out(self, int64_t limit_us, int64_t* tag_out, int64_t* arrival_us_out,
                              Py_ssize_t cap) noexcept nogil
+    @cython.final
     cdef bint _good_with(self, int64_t size_bytes, int64_t size_packets) noexcept nogil
+    @cython.final
     cdef void _drain(self) noexcept nogil
+    @cython.final
     cdef Link _clone(self)

@@ -1,36 +1,40 @@
-from os import PathLike
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
-
-from mediaopt.traces.link import LinkConfig
-from mediaopt.traces.loss import GilbertElliott, OnOffLoss
-from mediaopt.traces.model import Trace
 
 OPPORTUNITY_BYTES: int
 CODEL_TARGET_MS: int
 CODEL_INTERVAL_MS: int
 QUEUE_KINDS: tuple[str, ...]
 DIRECTIONS: tuple[str, ...]
+LOSS_KINDS: tuple[str, ...]
 
 class Link:
     def __init__(
         self,
-        trace: Trace | str | PathLike[str],
-        one_way_delay_ms: float = ...,
-        queue: str | None = ...,
+        opportunities_us: npt.ArrayLike,
+        period_us: int,
         *,
-        queue_bytes: int | None = ...,
-        queue_packets: int | None = ...,
-        queue_ms: float | None = ...,
-        loss: float | GilbertElliott | OnOffLoss = ...,
-        repeat: bool = ...,
-        seed: int = ...,
-        direction: str = ...,
+        repeat: bool = True,
+        col_t_us: npt.ArrayLike | None = None,
+        col_loss: npt.ArrayLike | None = None,
+        col_delay_us: npt.ArrayLike | None = None,
+        queue_kind: int = 0,
+        limit_bytes: int = 0,
+        limit_packets: int = 0,
         codel_target_ms: int = ...,
         codel_interval_ms: int = ...,
-        engine: str = ...,
+        delay_us: int = 0,
+        delay_before_queue: bool = False,
+        fifo_engine: bool = True,
+        loss_kind: int = 0,
+        loss_p: float = 0.0,
+        ge_p_good_bad: float = 0.0,
+        ge_p_bad_good: float = 0.0,
+        ge_loss_good: float = 0.0,
+        ge_loss_bad: float = 0.0,
+        on_ms: int = 0,
+        off_ms: int = 0,
+        seed: int = 0,
     ) -> None: ...
     def transmit(
         self, send_us: npt.ArrayLike, size_bytes: npt.ArrayLike
@@ -42,8 +46,3 @@ class Link:
     def queued_bytes(self) -> int: ...
     @property
     def stats(self) -> dict[str, int]: ...
-    @property
-    def trace(self) -> Trace: ...
-    @property
-    def config(self) -> LinkConfig: ...
-    def _configure(self, cfg: Any) -> None: ...

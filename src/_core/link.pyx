@@ -13,7 +13,10 @@ Two engines share the state:
   ``rationalize`` loop opportunity by opportunity.
 """
 
-from mediaopt._core._check import InputError
+from mediaopt._core._check import (
+    InputError, as_float64_array, as_int64_array, check_int, check_nondecreasing,
+    check_same_length,
+)
 
 from libc.math cimport log, sqrt
 from libc.stdint cimport INT64_MAX, int64_t, uint32_t, uint64_t
@@ -23,6 +26,7 @@ cimport cython
 
 import numpy as np
 
+from mediaopt._core._check cimport float_arg, int_arg
 from mediaopt._core.rng cimport rng_seed, rng_uniform
 
 #: Bytes carried by one delivery opportunity (Mahimahi's LinkQueue::PACKET_SIZE).
@@ -34,9 +38,17 @@ CODEL_INTERVAL_MS = 100
 cdef int64_t OPP_BYTES = 1504
 cdef int64_t NEVER = INT64_MAX
 
-#: Queue disciplines (Mahimahi's names) and where the delay sits (see docs/link.md).
+#: Queue disciplines (Mahimahi's names) and where the delay sits (see docs/link.md); a
+#: discipline's code is its index (QueueKind).
 QUEUE_KINDS = ("infinite", "droptail", "drophead", "codel")
 DIRECTIONS = ("uplink", "downlink")
+#: Loss processes by code (LossKind): none, mm-loss, Gilbert-Elliott, mm-onoff, periodic.
+LOSS_KINDS = ("none", "bernoulli", "gilbert_elliott", "onoff", "periodic")
+
+
+cdef uint64_t _seed64(object seed) except? 0:
+    # A seed is any integer in [0, 2**64 - 1] (a uint64, not an int64).
+    return <uint64_t>check_int("seed", seed, min_value=0, max_value=2**64 - 1)
 
 
 cdef inline int64_t _floordiv(int64_t a, int64_t b) noexcept nogil:
@@ -58,22 +70,17 @@ cdef inline Py_ssize_t _bisect_right(const int64_t* a, Py_ssize_t n, int64_t x) 
     return lo
 
 
-@cython.final
 cdef class Link:
-    """A bottleneck link that behaves like Mahimahi's ``mm-delay D mm-link TRACE``.
+    """The compiled bottleneck link (Mahimahi's ``mm-delay D mm-link TRACE``), set up
+    from plain values.
 
-    ``Link(trace, one_way_delay_ms=0, queue=None, *, queue_bytes=None, queue_packets=None,
-    queue_ms=None, loss=0.0, repeat=True, seed=0, direction="uplink", codel_target_ms=5,
-    codel_interval_ms=100)``
-
-    ``trace`` is a :class:`mediaopt.traces.Trace` (or a path, loaded with
-    :func:`mediaopt.traces.load`). ``queue`` is ``"infinite"``, ``"droptail"``, ``"drophead"``
-    or ``"codel"``; when omitted it is ``"droptail"`` if a limit is given, else
-    ``"infinite"``. Limits are Mahimahi's ``bytes=``/``packets=``; ``queue_ms`` converts a
-    delay budget to bytes at the trace's mean rate. ``loss`` is a probability or a loss
-    model from :mod:`mediaopt.traces` (Gilbert–Elliott, on/off). ``direction="uplink"``
-    puts the delay after the queue (the sender is the program inside the shells),
-    ``"downlink"`` before it. See ``docs/link.md``.
+    The public :class:`mediaopt.Link` (``mediaopt.traces.link``) resolves a trace, a queue,
+    a delay and a loss model into these values and builds on this class; the replay loop
+    drives its C contract. ``Link(opportunities_us, period_us, *, ...)``: one trace period
+    of delivery opportunities (int64 µs, non-decreasing, within ``[0, period_us]``), the
+    optional per-step loss/delay columns, the queue (a ``QUEUE_KINDS`` code and its
+    limits), the one-way delay and where it sits, the engine, the loss process (a
+    ``LOSS_KINDS`` code and its parameters) and the seed. See ``docs/link.md``.
     """
 
     def __cinit__(self):
@@ -95,52 +102,78 @@ cdef class Link:
         self.q = NULL
         self.out = NULL
 
-    def __init__(
-        self,
-        trace,
-        one_way_delay_ms=0.0,
-        queue=None,
-        *,
-        queue_bytes=None,
-        queue_packets=None,
-        queue_ms=None,
-        loss=0.0,
-        repeat=True,
-        seed=0,
-        direction="uplink",
-        codel_target_ms=CODEL_TARGET_MS,
-        codel_interval_ms=CODEL_INTERVAL_MS,
-        engine="auto",
-    ):
-        from mediaopt.traces import link as _link_config
+    def __init__(self, opportunities_us, period_us, *, repeat=True, col_t_us=None,
+                 col_loss=None, col_delay_us=None, queue_kind=0, limit_bytes=0,
+                 limit_packets=0, codel_target_ms=CODEL_TARGET_MS,
+                 codel_interval_ms=CODEL_INTERVAL_MS, delay_us=0, delay_before_queue=False,
+                 fifo_engine=True, loss_kind=0, loss_p=0.0, ge_p_good_bad=0.0,
+                 ge_p_bad_good=0.0, ge_loss_good=0.0, ge_loss_bad=0.0, on_ms=0, off_ms=0,
+                 seed=0):
+        # The checks a kernel needs to be safe whoever calls it (the public Link has
+        # already checked the user's arguments more closely).
+        sched = as_int64_array("opportunities_us", opportunities_us, min_value=0)
+        if sched.shape[0] == 0:
+            raise InputError("opportunities_us: no delivery opportunities")
+        check_nondecreasing("opportunities_us", sched)
+        cdef int64_t period = int_arg("period_us", period_us, 1)
+        if sched[sched.shape[0] - 1] > period:
+            raise InputError(f"opportunities_us: an opportunity after the period {period}")
+        cols = [None, None, None]
+        if col_t_us is not None:
+            cols[0] = as_int64_array("col_t_us", col_t_us, min_value=0)
+            if cols[0].shape[0] == 0:
+                raise InputError("col_t_us: a column needs at least one step")
+            check_nondecreasing("col_t_us", cols[0])
+            if col_loss is not None:
+                cols[1] = as_float64_array("col_loss", col_loss, min_value=0.0, max_value=1.0)
+            if col_delay_us is not None:
+                cols[2] = as_int64_array("col_delay_us", col_delay_us, min_value=0,
+                                         max_value=10**13)
+            check_same_length(col_t_us=cols[0], **{
+                k: v for k, v in (("col_loss", cols[1]), ("col_delay_us", cols[2]))
+                if v is not None})
+        elif col_loss is not None or col_delay_us is not None:
+            raise InputError("col_t_us: the loss and delay columns need their step times")
+        self._setup(sched, period, bool(repeat), cols[0], cols[1], cols[2],
+                    int_arg("queue_kind", queue_kind, QUEUE_INFINITE, QUEUE_CODEL),
+                    int_arg("limit_bytes", limit_bytes, 0),
+                    int_arg("limit_packets", limit_packets, 0),
+                    int_arg("codel_target_ms", codel_target_ms, 1, 10**7),
+                    int_arg("codel_interval_ms", codel_interval_ms, 1, 10**7),
+                    int_arg("delay_us", delay_us, 0, 10**13), bool(delay_before_queue),
+                    bool(fifo_engine), int_arg("loss_kind", loss_kind, LOSS_NONE,
+                                                 LOSS_PERIODIC),
+                    float_arg("loss_p", loss_p, 0.0, 1.0),
+                    float_arg("ge_p_good_bad", ge_p_good_bad, 0.0, 1.0),
+                    float_arg("ge_p_bad_good", ge_p_bad_good, 0.0, 1.0),
+                    float_arg("ge_loss_good", ge_loss_good, 0.0, 1.0),
+                    float_arg("ge_loss_bad", ge_loss_bad, 0.0, 1.0),
+                    int_arg("on_ms", on_ms, 0, 1 << 30), int_arg("off_ms", off_ms, 0, 1 << 30),
+                    <uint64_t>_seed64(seed))
+        if (self.fifo_engine and self.queue_kind != QUEUE_INFINITE
+                and self.queue_kind != QUEUE_DROPTAIL):
+            raise InputError("fifo_engine: only for the infinite and droptail queues")
 
-        cfg = _link_config.resolve(
-            trace,
-            one_way_delay_ms=one_way_delay_ms,
-            queue=queue,
-            queue_bytes=queue_bytes,
-            queue_packets=queue_packets,
-            queue_ms=queue_ms,
-            loss=loss,
-            repeat=repeat,
-            seed=seed,
-            direction=direction,
-            codel_target_ms=codel_target_ms,
-            codel_interval_ms=codel_interval_ms,
-            engine=engine,
-        )
-        self._configure(cfg)
-
-    def _configure(self, cfg):
-        cdef const int64_t[::1] sched = cfg.opportunities_us
+    @cython.final
+    cdef int _setup(self, object sched_owner, int64_t period_us, bint repeat,
+                     object col_t_owner, object col_loss_owner, object col_delay_owner,
+                     int queue_kind, int64_t limit_bytes, int64_t limit_packets,
+                     int64_t codel_target_ms, int64_t codel_interval_ms, int64_t delay_us,
+                     bint delay_before_queue, bint fifo_engine, int loss_kind, double loss_p,
+                     double ge_p_good_bad, double ge_p_bad_good, double ge_loss_good,
+                     double ge_loss_bad, int64_t on_ms, int64_t off_ms,
+                     uint64_t seed) except -1:
+        # Point the kernel at the (checked) arrays and set every parameter; the state
+        # starts afresh.
+        cdef const int64_t[::1] sched = sched_owner
         cdef const int64_t[::1] col_t
         cdef const double[::1] col_loss
         cdef const int64_t[::1] col_delay
-        self._sched_owner = cfg.opportunities_us
+        self._sched_owner = sched_owner
         self.sched = &sched[0]
         self.n_sched = sched.shape[0]
-        self.period_us = cfg.period_us
-        self.repeat = cfg.repeat
+        self.period_us = period_us
+        self.repeat = repeat
         self.end_us = sched[self.n_sched - 1]
         # keep loops * n_sched and base_us + period far from int64 overflow (~73,000 years)
         horizon = (INT64_MAX // 4) // self.n_sched
@@ -148,50 +181,60 @@ cdef class Link:
             self.horizon_us = horizon * self.period_us
         else:
             self.horizon_us = INT64_MAX // 4
-        self._col_owner = (cfg.col_t_us, cfg.col_loss, cfg.col_delay_us)
+        self._col_owner = (col_t_owner, col_loss_owner, col_delay_owner)
         self.n_col = 0
-        if cfg.col_t_us is not None:
-            col_t = cfg.col_t_us
+        self.col_t_us = NULL
+        self.col_loss = NULL
+        self.col_delay_us = NULL
+        if col_t_owner is not None:
+            col_t = col_t_owner
             self.n_col = col_t.shape[0]
             self.col_t_us = &col_t[0]
-            if cfg.col_loss is not None:
-                col_loss = cfg.col_loss
+            if col_loss_owner is not None:
+                col_loss = col_loss_owner
                 self.col_loss = &col_loss[0]
-            if cfg.col_delay_us is not None:
-                col_delay = cfg.col_delay_us
+            if col_delay_owner is not None:
+                col_delay = col_delay_owner
                 self.col_delay_us = &col_delay[0]
-        self.col_cursor_loss = 0
-        self.col_cursor_delay = 0
 
-        self.queue_kind = cfg.queue_kind
-        self.limit_bytes = cfg.limit_bytes
-        self.limit_packets = cfg.limit_packets
-        self.codel_target_ms = cfg.codel_target_ms
-        self.codel_interval_ms = cfg.codel_interval_ms
-        self.delay_us = cfg.delay_us
-        if cfg.delay_before_queue:
-            self.entry_offset_us = cfg.delay_us
+        self.queue_kind = queue_kind
+        self.limit_bytes = limit_bytes
+        self.limit_packets = limit_packets
+        self.codel_target_ms = codel_target_ms
+        self.codel_interval_ms = codel_interval_ms
+        self.delay_us = delay_us
+        if delay_before_queue:
+            self.entry_offset_us = delay_us
             self.exit_delay_us = 0
         else:
             self.entry_offset_us = 0
-            self.exit_delay_us = cfg.delay_us
-        self.fifo_engine = cfg.fifo_engine
+            self.exit_delay_us = delay_us
+        self.fifo_engine = fifo_engine
 
-        self.loss.kind = cfg.loss_kind
-        self.loss.p = cfg.loss_p
-        self.loss.p_good_bad = cfg.ge_p_good_bad
-        self.loss.p_bad_good = cfg.ge_p_bad_good
-        self.loss.loss_good = cfg.ge_loss_good
-        self.loss.loss_bad = cfg.ge_loss_bad
+        self.loss.kind = loss_kind
+        self.loss.p = loss_p
+        self.loss.p_good_bad = ge_p_good_bad
+        self.loss.p_bad_good = ge_p_bad_good
+        self.loss.loss_good = ge_loss_good
+        self.loss.loss_bad = ge_loss_bad
+        self.loss.on_ms = on_ms
+        self.loss.off_ms = off_ms
+        self.seed = seed
+        self.delay_before_queue = delay_before_queue
+        self._reset_state()
+        return 0
+
+    @cython.final
+    cdef void _reset_state(self) noexcept:
+        # The running state of a fresh link (also the starting point of a clone).
+        self.col_cursor_loss = 0
+        self.col_cursor_delay = 0
         self.loss.bad = 0
-        self.loss.on_ms = cfg.on_ms
-        self.loss.off_ms = cfg.off_ms
         # Mahimahi's switching links start "off" with a switch due at once, so they are on
         # from time zero for a first on-period.
         self.loss.on = 0
         self.loss.next_switch_ms = 0
-        rng_seed(&self.rng, <uint64_t>cfg.seed)
-
+        rng_seed(&self.rng, self.seed)
         self.idx = 0
         self.base_us = 0
         self.finished = False
@@ -217,13 +260,14 @@ cdef class Link:
         self.n_lost_later = 0
         self.n_delivered = 0
         self.oom = False
-        self._config = cfg
 
     # ------------------------------------------------------------------ opportunities
 
+    @cython.final
     cdef int64_t _opp_time(self) noexcept nogil:
         return self.base_us + self.sched[self.idx]
 
+    @cython.final
     cdef void _step(self) noexcept nogil:
         self.idx += 1
         if self.idx == self.n_sched:
@@ -233,6 +277,7 @@ cdef class Link:
             else:
                 self.finished = True
 
+    @cython.final
     cdef int64_t _count_le(self, int64_t t_us) noexcept nogil:
         # Number of opportunities (over every loop) whose time is <= t_us.
         cdef int64_t k, r, c
@@ -247,6 +292,7 @@ cdef class Link:
         c = k * self.n_sched + _bisect_right(self.sched, self.n_sched, r)
         return c
 
+    @cython.final
     cdef void _seek_after(self, int64_t t_us) noexcept nogil:
         # Burn (waste) every opportunity at or before t_us: the queue is empty through them.
         cdef int64_t g_now, g, loops
@@ -268,6 +314,7 @@ cdef class Link:
 
     # ------------------------------------------------------------------ buffers
 
+    @cython.final
     cdef int _q_push(self, int64_t tag, int64_t entry_us, int64_t size_bytes,
                      int64_t start_us) noexcept nogil:
         cdef Py_ssize_t new_cap, i, j
@@ -294,6 +341,7 @@ cdef class Link:
         self.q_bytes += size_bytes
         return 0
 
+    @cython.final
     cdef QPacket _q_pop(self) noexcept nogil:
         # Caller guarantees q_len > 0.
         cdef QPacket p = self.q[self.q_head]
@@ -302,6 +350,7 @@ cdef class Link:
         self.q_bytes -= p.size_bytes
         return p
 
+    @cython.final
     cdef int _settle(self, int64_t tag, int64_t arrival_us, int64_t settle_us) noexcept nogil:
         cdef Py_ssize_t new_cap, i, j
         cdef Settled* grown
@@ -335,6 +384,7 @@ cdef class Link:
 
     # ------------------------------------------------------------------ loss and delay
 
+    @cython.final
     cdef int _lost_on_entry(self, int64_t send_us) noexcept nogil:
         # Every loss draw happens for every offered packet, whatever the queue does, so the
         # random sequence depends only on the offered packets and the seed.
@@ -380,6 +430,7 @@ cdef class Link:
                 lost = 1
         return lost
 
+    @cython.final
     cdef Py_ssize_t _col_index(self, int64_t t, Py_ssize_t* cursor) noexcept nogil:
         cdef Py_ssize_t i = cursor[0]
         if i >= self.n_col or self.col_t_us[i] > t:
@@ -392,6 +443,7 @@ cdef class Link:
         cursor[0] = i
         return i
 
+    @cython.final
     cdef int64_t _arrival(self, int64_t depart_us) noexcept nogil:
         cdef int64_t a = depart_us + self.exit_delay_us
         cdef int64_t t
@@ -408,6 +460,7 @@ cdef class Link:
         self.last_arrival_us = a
         return a
 
+    @cython.final
     cdef bint _good_with(self, int64_t size_bytes, int64_t size_packets) noexcept nogil:
         if self.limit_bytes > 0 and size_bytes > self.limit_bytes:
             return False
@@ -417,6 +470,7 @@ cdef class Link:
 
     # ------------------------------------------------------------------ contract
 
+    @cython.final
     cdef int c_enqueue(self, int64_t send_us, int64_t size_bytes, int64_t tag) noexcept nogil:
         cdef int64_t entry
         if size_bytes < 1:
@@ -441,6 +495,7 @@ cdef class Link:
                 return 1
         return 0
 
+    @cython.final
     cdef Py_ssize_t c_advance(self, int64_t until_us, int64_t* tag_out, int64_t* arrival_us_out,
                               Py_ssize_t cap) noexcept nogil:
         cdef int64_t limit
@@ -466,6 +521,7 @@ cdef class Link:
             self._rationalize(limit)
         return self._pop_out(limit, tag_out, arrival_us_out, cap)
 
+    @cython.final
     cdef Py_ssize_t _pop_out(self, int64_t limit_us, int64_t* tag_out, int64_t* arrival_us_out,
                              Py_ssize_t cap) noexcept nogil:
         # Hand out settled packets in settling order, those settled at or before limit_us.
@@ -482,6 +538,7 @@ cdef class Link:
             self.out_len -= 1
         return n
 
+    @cython.final
     cdef int64_t c_capacity_bps(self, int64_t t0_us, int64_t t1_us) noexcept nogil:
         cdef int64_t n_opps
         t0_us = min(max(t0_us, -self.horizon_us), self.horizon_us)
@@ -492,11 +549,13 @@ cdef class Link:
         return <int64_t>((<double>n_opps * <double>(OPP_BYTES * 8) * 1e6)
                          / <double>(t1_us - t0_us))
 
+    @cython.final
     cdef int64_t c_queued_bytes(self) noexcept nogil:
         return self.q_bytes
 
     # ------------------------------------------------------------------ FIFO engine
 
+    @cython.final
     cdef int _enqueue_fifo(self, int64_t entry_us, int64_t size_bytes, int64_t tag) noexcept nogil:
         cdef int64_t left, t, used, start, budget
         cdef bint have_start = False
@@ -555,6 +614,7 @@ cdef class Link:
 
     # ------------------------------------------------------------------ event engine
 
+    @cython.final
     cdef int _enqueue_events(self, int64_t entry_us, int64_t size_bytes,
                              int64_t tag) noexcept nogil:
         cdef QPacket p
@@ -576,6 +636,7 @@ cdef class Link:
             return 1
         return 0
 
+    @cython.final
     cdef void _rationalize(self, int64_t t_us) noexcept nogil:
         # Mahimahi's LinkQueue::rationalize: use every opportunity at or before t_us.
         cdef int64_t ot, budget, amount
@@ -604,6 +665,7 @@ cdef class Link:
         if self.finished:
             self._settle_rest_as_lost()
 
+    @cython.final
     cdef void _settle_rest_as_lost(self) noexcept nogil:
         cdef QPacket p
         if self.transit_left_bytes > 0:
@@ -613,12 +675,14 @@ cdef class Link:
             p = self._q_pop()
             self._settle(p.tag, -1, self.end_us)
 
+    @cython.final
     cdef QPacket _dequeue(self, int64_t now_us) noexcept nogil:
         # Caller guarantees q_len > 0.
         if self.queue_kind != QUEUE_CODEL:
             return self._q_pop()
         return self._codel_dequeue(now_us)
 
+    @cython.final
     cdef QPacket _codel_dodequeue(self, int64_t now_ms, bint* ok_to_drop) noexcept nogil:
         # Mahimahi's CODELPacketQueue::dodequeue, in whole milliseconds as Mahimahi keeps time.
         cdef QPacket p = self._q_pop()
@@ -637,11 +701,13 @@ cdef class Link:
                 ok_to_drop[0] = True
         return p
 
+    @cython.final
     cdef int64_t _codel_control_law(self, int64_t t_ms, uint32_t count) noexcept nogil:
         if count == 0:
             count = 1
         return t_ms + <int64_t>(<double>self.codel_interval_ms / sqrt(<double>count))
 
+    @cython.final
     cdef QPacket _codel_dequeue(self, int64_t now_us) noexcept nogil:
         # Mahimahi's CODELPacketQueue::dequeue. As there, the packet handed to the link is
         # the head; the packets dropped are the ones dequeued after it.
@@ -679,6 +745,7 @@ cdef class Link:
             self.codel_lastcount = self.codel_count
         return head
 
+    @cython.final
     cdef void _drain(self) noexcept nogil:
         # Serve the queue until it is empty (no new packets arrive): for provisional answers.
         cdef int64_t t
@@ -688,9 +755,16 @@ cdef class Link:
         if self.finished:
             self._settle_rest_as_lost()
 
+    @cython.final
     cdef Link _clone(self):
         cdef Link c = Link.__new__(Link)
-        c._configure(self._config)
+        c._setup(self._sched_owner, self.period_us, self.repeat, self._col_owner[0],
+                 self._col_owner[1], self._col_owner[2], self.queue_kind, self.limit_bytes,
+                 self.limit_packets, self.codel_target_ms, self.codel_interval_ms,
+                 self.delay_us, self.delay_before_queue, self.fifo_engine, self.loss.kind,
+                 self.loss.p, self.loss.p_good_bad, self.loss.p_bad_good,
+                 self.loss.loss_good, self.loss.loss_bad, self.loss.on_ms, self.loss.off_ms,
+                 self.seed)
         # copy every scalar of the running state
         c.col_cursor_loss = self.col_cursor_loss
         c.col_cursor_delay = self.col_cursor_delay
@@ -735,8 +809,6 @@ cdef class Link:
         no later packet arrived; a later call may make the link drop it after all (the link
         state stays exact; only that earlier answer was provisional).
         """
-        from mediaopt._validate import as_int64_array, check_nondecreasing, check_same_length
-
         cdef const int64_t[::1] send = as_int64_array("send_us", send_us, min_value=0)
         cdef const int64_t[::1] size = as_int64_array("size_bytes", size_bytes, min_value=1)
         check_same_length(send_us=np.asarray(send), size_bytes=np.asarray(size))
@@ -793,20 +865,18 @@ cdef class Link:
 
     def enqueue(self, send_us, size_bytes, tag):
         """Offer one packet (the replay loop's Python path); return False if dropped at once."""
-        from mediaopt._validate import check_int
 
-        s = check_int("send_us", send_us, min_value=0)
-        b = check_int("size_bytes", size_bytes, min_value=1)
-        t = check_int("tag", tag)
+        s = int_arg("send_us", send_us, 0)
+        b = int_arg("size_bytes", size_bytes, 1)
+        t = int_arg("tag", tag)
         if s < self.last_send_us:
             raise InputError(f"send_us: {s} is earlier than the previous packet")
         return self.c_enqueue(s, b, t) == 0
 
     def advance(self, until_us):
         """Settle packets whose fate is known at ``until_us``: ``(tags, arrival_us)`` arrays."""
-        from mediaopt._validate import check_int
 
-        cdef int64_t u = check_int("until_us", until_us)
+        cdef int64_t u = int_arg("until_us", until_us)
         tags_all = []
         arr_all = []
         cdef int64_t[::1] tags = np.empty(4096, dtype=np.int64)
@@ -825,10 +895,9 @@ cdef class Link:
 
     def capacity_bps(self, t0_us, t1_us):
         """Mean capacity of the trace over ``[t0_us, t1_us)`` in bit/s (trace time)."""
-        from mediaopt._validate import check_int
 
-        a = check_int("t0_us", t0_us)
-        b = check_int("t1_us", t1_us)
+        a = int_arg("t0_us", t0_us)
+        b = int_arg("t1_us", t1_us)
         return self.c_capacity_bps(a, b)
 
     @property
@@ -846,13 +915,3 @@ cdef class Link:
             "lost_later": self.n_lost_later,
             "delivered": self.n_delivered,
         }
-
-    @property
-    def trace(self):
-        """The :class:`mediaopt.traces.Trace` this link replays."""
-        return self._config.trace
-
-    @property
-    def config(self):
-        """The resolved configuration (:class:`mediaopt.traces.link.LinkConfig`)."""
-        return self._config

@@ -3,6 +3,8 @@
 # (libwebrtc goog_cc/send_side_bandwidth_estimation.cc, LossBasedBweV1/V2 disabled).
 from libc.stdint cimport int32_t, int64_t
 
+from mediaopt._core.gcc_config cimport GccParams
+
 # Capacity of the sliding-minimum history (one entry per update within 1 s).
 cdef enum:
     LOSS_MIN_HISTORY = 64
@@ -51,7 +53,7 @@ cdef struct LossBasedState:
     int32_t loss_based_state       # state of the last update that used V2 (0: delay based)
 
 
-cdef void lb_init(LossBasedState* s, object cfg) except *
+cdef void lb_init(LossBasedState* s, const GccParams* cfg) noexcept nogil
 cdef void lb_set_min_max(LossBasedState* s, int64_t min_bps, int64_t max_bps) noexcept nogil
 cdef void lb_set_send_bitrate(LossBasedState* s, int64_t bps, int64_t now_us) noexcept nogil
 cdef void lb_update_delay_based(LossBasedState* s, int64_t now_us, int64_t bps) noexcept nogil

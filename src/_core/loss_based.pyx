@@ -2,13 +2,15 @@
 
 from libc.stdint cimport int32_t, int64_t
 
+from mediaopt._core._check cimport int_arg
 from mediaopt._core._units cimport MO_MINUS_INF, MO_NONE, rate_times
+from mediaopt._core.gcc_config cimport params_from
 
 # libwebrtc's kCongestionControllerMinBitrate.
 cdef int64_t _CC_MIN_BPS = 5000
 
 
-cdef void lb_init(LossBasedState* s, object cfg) except *:
+cdef void lb_init(LossBasedState* s, const GccParams* cfg) noexcept nogil:
     s.low_loss = cfg.loss_low_threshold
     s.high_loss = cfg.loss_high_threshold
     s.increase_interval_us = cfg.loss_increase_interval_us
@@ -246,56 +248,48 @@ cdef class SendSideBandwidthEstimation:
     """
 
     def __init__(self, *, config=None):
-        from mediaopt.bwe import GccConfig
-        lb_init(&self.s, GccConfig() if config is None else config)
+        cdef GccParams p
+        params_from(config, &p)
+        lb_init(&self.s, &p)
 
     def set_min_max_bitrate(self, min_bps, max_bps):
         """Set the floor and ceiling of the target, bps."""
-        from mediaopt._validate import check_int
-        lb_set_min_max(&self.s, check_int("min_bps", min_bps, min_value=0),
-                       check_int("max_bps", max_bps, min_value=0))
+        lb_set_min_max(&self.s, int_arg("min_bps", min_bps, 0),
+                       int_arg("max_bps", max_bps, 0))
 
     def set_send_bitrate(self, bps, now_us):
         """Force the target to ``bps`` (start rate or probe result)."""
-        from mediaopt._validate import check_int
-        lb_set_send_bitrate(&self.s, check_int("bps", bps, min_value=1),
-                            check_int("now_us", now_us))
+        lb_set_send_bitrate(&self.s, int_arg("bps", bps, 1),
+                            int_arg("now_us", now_us))
 
     def update_delay_based_estimate(self, now_us, bps):
         """Cap the target with the delay-based estimate, bps (0: no cap)."""
-        from mediaopt._validate import check_int
-        lb_update_delay_based(&self.s, check_int("now_us", now_us),
-                              check_int("bps", bps, min_value=0))
+        lb_update_delay_based(&self.s, int_arg("now_us", now_us),
+                              int_arg("bps", bps, 0))
 
     def update_packets_lost(self, packets_lost, number_of_packets, now_us):
         """Report ``packets_lost`` out of ``number_of_packets`` at ``now_us``."""
-        from mediaopt._validate import check_int
-        lb_update_packets_lost(&self.s, check_int("packets_lost", packets_lost),
-                               check_int("number_of_packets", number_of_packets,
-                                         min_value=0),
-                               check_int("now_us", now_us))
+        lb_update_packets_lost(&self.s, int_arg("packets_lost", packets_lost),
+                               int_arg("number_of_packets", number_of_packets, 0),
+                               int_arg("now_us", now_us))
 
     def update_rtt(self, rtt_us, now_us):
         """Report a round-trip time, us."""
-        from mediaopt._validate import check_int
-        lb_update_rtt(&self.s, check_int("rtt_us", rtt_us, min_value=0),
-                      check_int("now_us", now_us))
+        lb_update_rtt(&self.s, int_arg("rtt_us", rtt_us, 0),
+                      int_arg("now_us", now_us))
 
     def update_propagation_rtt(self, now_us, rtt_us):
         """Report the propagation RTT seen in transport feedback, us."""
-        from mediaopt._validate import check_int
-        lb_update_propagation_rtt(&self.s, check_int("now_us", now_us),
-                                  check_int("rtt_us", rtt_us))
+        lb_update_propagation_rtt(&self.s, int_arg("now_us", now_us),
+                                  int_arg("rtt_us", rtt_us))
 
     def on_sent_packet(self, send_us):
         """A packet was sent at ``send_us``."""
-        from mediaopt._validate import check_int
-        lb_on_sent_packet(&self.s, check_int("send_us", send_us))
+        lb_on_sent_packet(&self.s, int_arg("send_us", send_us))
 
     def update_estimate(self, now_us):
         """Run the periodic update at ``now_us``."""
-        from mediaopt._validate import check_int
-        lb_update_estimate(&self.s, check_int("now_us", now_us))
+        lb_update_estimate(&self.s, int_arg("now_us", now_us))
 
     @property
     def target_bps(self):

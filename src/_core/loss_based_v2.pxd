@@ -2,6 +2,8 @@
 # (goog_cc/loss_based_bwe_v2.cc), as a plain C struct with fixed-size observation windows.
 from libc.stdint cimport int32_t, int64_t
 
+from mediaopt._core.gcc_config cimport GccParams
+
 cdef enum:
     LBV2_MAX_WINDOW = 32           # largest supported observation window (default 20)
 
@@ -92,7 +94,7 @@ cdef struct Lbv2State:
     Lbv2Observation obs[LBV2_MAX_WINDOW]     # ring of observations (id % window)
 
 
-cdef void lbv2_init(Lbv2State* s, object cfg) except *
+cdef void lbv2_init(Lbv2State* s, const GccParams* cfg) noexcept nogil
 cdef void lbv2_set_min_max(Lbv2State* s, int64_t min_bps, int64_t max_bps) noexcept nogil
 cdef void lbv2_set_bandwidth_estimate(Lbv2State* s, int64_t bps) noexcept nogil
 cdef void lbv2_set_acked(Lbv2State* s, int64_t bps) noexcept nogil

@@ -9,12 +9,14 @@ the highest (biased) log-likelihood wins. Bounds: an instant upper bound from th
 loss, the delay-based estimate, and a capped ramp-up after a loss-limited decrease.
 """
 
-from mediaopt._core._check import InputError
+from mediaopt._core._check import InputError, as_int64_array, check_same_length
 
 from libc.math cimport fabs, log, pow, round
 from libc.stdint cimport int32_t, int64_t
 
+from mediaopt._core._check cimport int_arg
 from mediaopt._core._units cimport MO_MINUS_INF, MO_NONE
+from mediaopt._core.gcc_config cimport lbv2_config_problem, params_from
 
 # libwebrtc's kCongestionControllerMinBitrate and the hold durations of LossBasedBweV2.
 cdef int64_t _CC_MIN_BPS = 5000
@@ -47,7 +49,7 @@ cdef inline int64_t _max(int64_t a, int64_t b) noexcept nogil:
     return a if a > b else b
 
 
-cdef void lbv2_init(Lbv2State* s, object cfg) except *:
+cdef void lbv2_init(Lbv2State* s, const GccParams* cfg) noexcept nogil:
     cdef int32_t i
     s.rampup_upper_bound_factor = cfg.loss_v2_rampup_upper_bound_factor
     s.rampup_upper_bound_factor_hold = cfg.loss_v2_rampup_upper_bound_factor_in_hold
@@ -87,8 +89,7 @@ cdef void lbv2_init(Lbv2State* s, object cfg) except *:
     s.lower_bound_by_acked_factor = cfg.loss_v2_lower_bound_by_acked_rate_factor
     s.hold_duration_factor = cfg.loss_v2_hold_duration_factor
     s.bound_best_candidate = cfg.loss_v2_bound_best_candidate
-    from mediaopt.bwe import loss_v2_config_problem
-    s.enabled = bool(cfg.loss_based_v2) and loss_v2_config_problem(cfg) is None
+    s.enabled = cfg.loss_based_v2 and lbv2_config_problem(cfg) == NULL
     if s.window < 2:
         s.window = 2
     if s.window > LBV2_MAX_WINDOW:
@@ -577,11 +578,9 @@ cdef class LossBasedBweV2:
     """
 
     def __init__(self, *, config=None):
-        from mediaopt.bwe import GccConfig
-        cfg = GccConfig() if config is None else config
-        if not isinstance(cfg, GccConfig):
-            raise InputError(f"config: expected a GccConfig, got {type(cfg).__name__}")
-        lbv2_init(&self.s, cfg)
+        cdef GccParams p
+        params_from(config, &p)
+        lbv2_init(&self.s, &p)
 
     @property
     def enabled(self):
@@ -595,30 +594,26 @@ cdef class LossBasedBweV2:
 
     def set_bandwidth_estimate(self, bps):
         """Set the loss-limited bandwidth, bps."""
-        from mediaopt._validate import check_int
-        lbv2_set_bandwidth_estimate(&self.s, check_int("bps", bps, min_value=0))
+        lbv2_set_bandwidth_estimate(&self.s, int_arg("bps", bps, 0))
 
     def set_acknowledged_bitrate(self, bps):
         """Set the acknowledged bitrate, bps."""
-        from mediaopt._validate import check_int
-        lbv2_set_acked(&self.s, check_int("bps", bps, min_value=0))
+        lbv2_set_acked(&self.s, int_arg("bps", bps, 0))
 
     def set_min_max_bitrate(self, min_bps, max_bps=None):
         """Set the floor and (optionally) the ceiling, bps."""
-        from mediaopt._validate import check_int
-        lo = check_int("min_bps", min_bps, min_value=0)
-        hi = MO_NONE if max_bps is None else check_int("max_bps", max_bps, min_value=0)
+        lo = int_arg("min_bps", min_bps, 0)
+        hi = MO_NONE if max_bps is None else int_arg("max_bps", max_bps, 0)
         lbv2_set_min_max(&self.s, lo, hi)
 
     def update(self, send_us, arrival_us, size_bytes, delay_based_bps=None, in_alr=False):
         """Feed one report of packets (``arrival_us = -1``: lost); ``None`` = +infinity."""
-        from mediaopt._validate import as_int64_array, check_int, check_same_length
         snd = as_int64_array("send_us", send_us, min_value=0)
         arr = as_int64_array("arrival_us", arrival_us, min_value=0, allow=(-1,))
         siz = as_int64_array("size_bytes", size_bytes, min_value=0, max_value=2**31 - 1)
         n = check_same_length(send_us=snd, arrival_us=arr, size_bytes=siz)
         dbe = (MO_NONE if delay_based_bps is None
-               else check_int("delay_based_bps", delay_based_bps, min_value=0))
+               else int_arg("delay_based_bps", delay_based_bps, 0))
         cdef int64_t[::1] sv = snd
         cdef int64_t[::1] av = arr
         cdef int64_t[::1] zv = siz

@@ -3,6 +3,8 @@
 # goog_cc/probe_bitrate_estimator.cc).
 from libc.stdint cimport int32_t, int64_t
 
+from mediaopt._core.gcc_config cimport GccParams
+
 cdef enum:
     PROBE_MAX_CLUSTERS = 16        # clusters tracked at once by the estimator
     PROBE_MAX_PENDING = 8          # probe clusters waiting to be popped by the pacer
@@ -92,13 +94,13 @@ cdef struct ProbeControllerState:
     ProbeConfig created[PROBE_MAX_CREATED]   # recent clusters, for min probes/bytes
 
 
-cdef void pe_init(ProbeEstimatorState* s, object cfg) except *
+cdef void pe_init(ProbeEstimatorState* s, const GccParams* cfg) noexcept nogil
 cdef int64_t pe_handle(ProbeEstimatorState* s, int32_t cluster_id, int64_t send_us,
                        int64_t arrival_us, int64_t size_bytes, int32_t min_probes,
                        int64_t min_bytes) noexcept nogil
 cdef int64_t pe_fetch_and_reset(ProbeEstimatorState* s) noexcept nogil
 
-cdef void pc_init(ProbeControllerState* s, object cfg) except *
+cdef void pc_init(ProbeControllerState* s, const GccParams* cfg) noexcept nogil
 cdef void pc_set_bitrates(ProbeControllerState* s, int64_t min_bps, int64_t start_bps,
                           int64_t max_bps, int64_t now_us) noexcept nogil
 cdef void pc_set_estimated_bitrate(ProbeControllerState* s, int64_t bps,

@@ -2,6 +2,8 @@
 
 from libc.stdint cimport INT64_MAX, INT64_MIN, int32_t, int64_t, uint32_t
 
+from mediaopt._core._check cimport int_arg
+from mediaopt._core.gcc_config cimport params_from
 from mediaopt._core._units cimport (
     MO_NONE, rate_times, rate_times_duration_bytes, size_over_duration_bps,
 )
@@ -9,7 +11,7 @@ from mediaopt._core._units cimport (
 
 # ----------------------------------------------------------------- ProbeBitrateEstimator
 
-cdef void pe_init(ProbeEstimatorState* s, object cfg) except *:
+cdef void pe_init(ProbeEstimatorState* s, const GccParams* cfg) noexcept nogil:
     cdef int i
     s.min_probes_ratio = cfg.probe_min_received_probes_ratio
     s.min_bytes_ratio = cfg.probe_min_received_bytes_ratio
@@ -110,7 +112,7 @@ cdef int64_t pe_fetch_and_reset(ProbeEstimatorState* s) noexcept nogil:
 
 # ----------------------------------------------------------------------- ProbeController
 
-cdef void pc_init(ProbeControllerState* s, object cfg) except *:
+cdef void pc_init(ProbeControllerState* s, const GccParams* cfg) noexcept nogil:
     s.first_scale = cfg.first_exponential_probe_scale
     s.second_scale = cfg.second_exponential_probe_scale
     s.further_scale = cfg.further_exponential_probe_scale
@@ -291,20 +293,18 @@ cdef class ProbeBitrateEstimator:
     """
 
     def __init__(self, *, config=None):
-        from mediaopt.bwe import GccConfig
-        pe_init(&self.s, GccConfig() if config is None else config)
+        cdef GccParams p
+        params_from(config, &p)
+        pe_init(&self.s, &p)
 
     def handle(self, cluster_id, send_us, arrival_us, size_bytes, min_probes=5,
                min_bytes=5000):
         """Feed one received probe packet; return the cluster's estimate in bps, or None."""
-        from mediaopt._validate import check_int
-        v = pe_handle(&self.s, check_int("cluster_id", cluster_id, min_value=0,
-                                         max_value=2**31 - 1),
-                      check_int("send_us", send_us), check_int("arrival_us", arrival_us),
-                      check_int("size_bytes", size_bytes, min_value=0),
-                      check_int("min_probes", min_probes, min_value=0,
-                                max_value=2**31 - 1),
-                      check_int("min_bytes", min_bytes, min_value=0))
+        v = pe_handle(&self.s, int_arg("cluster_id", cluster_id, 0, 2**31 - 1),
+                      int_arg("send_us", send_us), int_arg("arrival_us", arrival_us),
+                      int_arg("size_bytes", size_bytes, 0),
+                      int_arg("min_probes", min_probes, 0, 2**31 - 1),
+                      int_arg("min_bytes", min_bytes, 0))
         return None if v < 0 else v
 
     def fetch_and_reset_last_estimated_bitrate(self):
@@ -327,32 +327,29 @@ cdef class ProbeController:
     """
 
     def __init__(self, *, config=None):
-        from mediaopt.bwe import GccConfig
-        pc_init(&self.s, GccConfig() if config is None else config)
+        cdef GccParams p
+        params_from(config, &p)
+        pc_init(&self.s, &p)
 
     def set_bitrates(self, min_bps, start_bps, max_bps, now_us):
         """Configure the rates; the first call starts the initial probing."""
-        from mediaopt._validate import check_int
-        pc_set_bitrates(&self.s, check_int("min_bps", min_bps, min_value=0),
-                        check_int("start_bps", start_bps, min_value=0),
-                        check_int("max_bps", max_bps, min_value=0),
-                        check_int("now_us", now_us))
+        pc_set_bitrates(&self.s, int_arg("min_bps", min_bps, 0),
+                        int_arg("start_bps", start_bps, 0),
+                        int_arg("max_bps", max_bps, 0),
+                        int_arg("now_us", now_us))
 
     def set_estimated_bitrate(self, bps, now_us):
         """Tell the controller the new estimate (may start a further probe)."""
-        from mediaopt._validate import check_int
-        pc_set_estimated_bitrate(&self.s, check_int("bps", bps, min_value=0),
-                                 check_int("now_us", now_us))
+        pc_set_estimated_bitrate(&self.s, int_arg("bps", bps, 0),
+                                 int_arg("now_us", now_us))
 
     def set_alr_start_time(self, at_us):
         """ALR started at ``at_us`` (None: not in ALR)."""
-        from mediaopt._validate import check_int
-        self.s.alr_start_us = -1 if at_us is None else check_int("at_us", at_us, min_value=0)
+        self.s.alr_start_us = -1 if at_us is None else int_arg("at_us", at_us, 0)
 
     def set_alr_ended_time(self, at_us):
         """ALR ended at ``at_us``."""
-        from mediaopt._validate import check_int
-        self.s.alr_end_us = check_int("at_us", at_us, min_value=0)
+        self.s.alr_end_us = int_arg("at_us", at_us, 0)
 
     def enable_periodic_alr_probing(self, enable):
         """Probe periodically while in ALR."""
@@ -360,13 +357,11 @@ cdef class ProbeController:
 
     def request_probe(self, now_us):
         """Ask for a recovery probe after a large drop (acts only in or just after ALR)."""
-        from mediaopt._validate import check_int
-        pc_request_probe(&self.s, check_int("now_us", now_us))
+        pc_request_probe(&self.s, int_arg("now_us", now_us))
 
     def process(self, now_us):
         """Periodic tick: probe time-outs and ALR probing."""
-        from mediaopt._validate import check_int
-        pc_process(&self.s, check_int("now_us", now_us))
+        pc_process(&self.s, int_arg("now_us", now_us))
 
     def pop_probes(self):
         """Return and clear the pending clusters as dicts (bitrate_bps, cluster_id, ...)."""

@@ -560,8 +560,11 @@ cdef class ReplayLoop:
         if self.est is not None:
             if last_rx >= 0:
                 self.est.c_set_rtt(self.rtt_us, now_us)
-            self.target_bps = self.est.c_on_feedback(self.fb_send, self.fb_arrival, self.fb_size,
-                                                     self.fb_probe, j, now_us)
+            # The loop calls the estimator again before any other report (probe pop, ticks),
+            # so no report can merge with this one: the final form takes no snapshot.
+            self.target_bps = self.est.c_on_feedback_final(self.fb_send, self.fb_arrival,
+                                                           self.fb_size, self.fb_probe, j,
+                                                           now_us)
             self._pop_probes(now_us)
         else:
             self.py_loss += PY_LOSS_GAIN * (<double>lost / <double>j - self.py_loss)

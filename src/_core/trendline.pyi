@@ -1,4 +1,13 @@
-from mediaopt.bwe import BandwidthUsage, GccConfig
+import enum
+
+from mediaopt.bwe import GccConfig
+
+class BandwidthUsage(str, enum.Enum):
+    NORMAL = "normal"
+    UNDERUSING = "underusing"
+    OVERUSING = "overusing"
+
+BANDWIDTH_USAGE: tuple[BandwidthUsage, BandwidthUsage, BandwidthUsage]
 
 class TrendlineEstimator:
     def __init__(

@@ -1,9 +1,32 @@
 """Delay-gradient over-use detection, as libwebrtc's ``TrendlineEstimator``."""
 
+import enum
+
 from libc.math cimport NAN, fabs
 from libc.stdint cimport int32_t, int64_t
 
-_STATE_NAMES = ("normal", "underusing", "overusing")
+from mediaopt._core._check cimport float_arg, int_arg
+from mediaopt._core.gcc_config cimport GccParams, params_from
+
+
+class BandwidthUsage(str, enum.Enum):
+    """State of the delay-based over-use detector (libwebrtc's ``BandwidthUsage``).
+
+    A value type of the core (like ``InputError``), so the detector and ``GccEstimator``
+    report their state as this enum without importing the package above; ``mediaopt.bwe``
+    re-exports it.
+    """
+
+    NORMAL = "normal"
+    UNDERUSING = "underusing"
+    OVERUSING = "overusing"
+
+    def __str__(self):
+        return self.value
+
+
+#: The states by the detector's number (BW_NORMAL, BW_UNDERUSING, BW_OVERUSING).
+BANDWIDTH_USAGE = (BandwidthUsage.NORMAL, BandwidthUsage.UNDERUSING, BandwidthUsage.OVERUSING)
 
 
 cdef void tl_init(TrendlineState* s, int32_t window_size, double smoothing,
@@ -179,14 +202,12 @@ cdef class TrendlineEstimator:
     """
 
     def __init__(self, window_size=20, smoothing=0.9, threshold_gain=4.0, *, config=None):
-        from mediaopt._validate import check_float, check_int
-        from mediaopt.bwe import GccConfig
-        cfg = GccConfig() if config is None else config
+        cdef GccParams cfg
+        params_from(config, &cfg)
         tl_init(&self.s,
-                check_int("window_size", window_size, min_value=2,
-                          max_value=TRENDLINE_MAX_WINDOW),
-                check_float("smoothing", smoothing, min_value=0.0, max_value=1.0),
-                check_float("threshold_gain", threshold_gain, min_value=0.0),
+                int_arg("window_size", window_size, 2, TRENDLINE_MAX_WINDOW),
+                float_arg("smoothing", smoothing, 0.0, 1.0),
+                float_arg("threshold_gain", threshold_gain, 0.0),
                 cfg.overusing_time_threshold_ms, cfg.initial_threshold_ms,
                 cfg.threshold_k_up, cfg.threshold_k_down, cfg.min_threshold_ms,
                 cfg.max_threshold_ms, cfg.max_adapt_offset_ms,
@@ -195,21 +216,18 @@ cdef class TrendlineEstimator:
 
     def update(self, recv_delta_us, send_delta_us, send_us, arrival_us, size_bytes=1200):
         """Feed the deltas of one completed group; return the detector state."""
-        from mediaopt._validate import check_float, check_int
-        from mediaopt.bwe import BandwidthUsage
-        cdef double rd = check_float("recv_delta_us", recv_delta_us) * (1.0 / 1000.0)
-        cdef double sd = check_float("send_delta_us", send_delta_us) * (1.0 / 1000.0)
-        cdef int64_t st = check_int("send_us", send_us)
-        cdef int64_t at = check_int("arrival_us", arrival_us)
+        cdef double rd = float_arg("recv_delta_us", recv_delta_us) * (1.0 / 1000.0)
+        cdef double sd = float_arg("send_delta_us", send_delta_us) * (1.0 / 1000.0)
+        cdef int64_t st = int_arg("send_us", send_us)
+        cdef int64_t at = int_arg("arrival_us", arrival_us)
         tl_update(&self.s, rd, sd, _us_to_ms(st), _us_to_ms(at),
-                  check_int("size_bytes", size_bytes, min_value=0), True)
-        return BandwidthUsage(_STATE_NAMES[self.s.hypothesis])
+                  int_arg("size_bytes", size_bytes, 0), True)
+        return BANDWIDTH_USAGE[self.s.hypothesis]
 
     @property
     def state(self):
         """The current detector state (``BandwidthUsage``)."""
-        from mediaopt.bwe import BandwidthUsage
-        return BandwidthUsage(_STATE_NAMES[self.s.hypothesis])
+        return BANDWIDTH_USAGE[self.s.hypothesis]
 
     @property
     def threshold_ms(self):

@@ -11,7 +11,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from mediaopt import bwe, policies, traces
-from mediaopt._core.link import Link
 from mediaopt._version import __version__
 from mediaopt.bwe import GccEstimator
 from mediaopt.core import core_info
@@ -19,6 +18,7 @@ from mediaopt.errors import InputError
 from mediaopt.policies import Adaptation, EncoderSettings
 from mediaopt.replay import ReplayResult, replay
 from mediaopt.traces import Network
+from mediaopt.traces.link import Link
 
 if TYPE_CHECKING:
     from mediaopt import content, encoders, metrics, peers, profiles, quality

@@ -1,184 +1,52 @@
 """Checks at the Python boundary, so the core can trust its typed inputs.
 
-Every public entry point that hands arrays or numbers to ``mediaopt._core`` goes through
-these helpers; each error names the argument and says what is wrong with it.
+The checks themselves are compiled (``mediaopt._core._check``): the core's own ``def``
+methods run the same code, so the Python API and the core accept the same values and word
+their errors the same way. This module is where the rest of the package takes them from,
+with the array type aliases the package annotates with. Each error is an
+:class:`~mediaopt.errors.InputError` naming the argument and saying what is wrong with it.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import stat
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from mediaopt._core._check import first_out_of_range
+from mediaopt._core._check import (
+    as_float64_array,
+    as_int64_array,
+    check_float,
+    check_int,
+    check_nondecreasing,
+    check_same_length,
+)
 from mediaopt.errors import InputError, clip_repr
 
 Int64Array = npt.NDArray[np.int64]
 Float64Array = npt.NDArray[np.float64]
 Int32Array = npt.NDArray[np.int32]
 
-_INT64_MIN = int(np.iinfo(np.int64).min)
-_INT64_MAX = int(np.iinfo(np.int64).max)
-
-
-def as_int64_array(
-    name: str,
-    values: Any,
-    *,
-    min_value: int | None = None,
-    max_value: int | None = None,
-    allow: Sequence[int] = (),
-) -> Int64Array:
-    """Return ``values`` as a C-contiguous 1-D int64 array, or raise ``InputError``.
-
-    Integer inputs of any width are widened; float inputs are accepted only when every
-    element is finite and integral (so ``1.5`` or NaN never become a silent truncation).
-    Booleans, strings and objects are refused. ``min_value``/``max_value`` bound every
-    element except those listed in ``allow`` (for example the ``LOST`` marker ``-1``).
-    An input that is already a C-contiguous 1-D int64 array is returned as is (no copy).
-    """
-    if (
-        type(values) is np.ndarray
-        and values.dtype == np.int64
-        and values.ndim == 1
-        and values.flags.c_contiguous
-        and len(allow) <= 1
-    ):
-        # fast path for per-report calls: one compiled pass instead of numpy reductions
-        lo = _INT64_MIN if min_value is None else min_value
-        hi = _INT64_MAX if max_value is None else max_value
-        i = first_out_of_range(values, lo, hi, bool(allow), allow[0] if allow else 0)
-        if i >= 0:
-            bad = int(values[i])
-            if bad < lo:
-                raise InputError(f"{name}: value {bad} is below the minimum {min_value}")
-            raise InputError(f"{name}: value {bad} is above the maximum {max_value}")
-        return values
-    arr = np.asarray(values)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise InputError(f"{name}: expected a 1-D array, got shape {arr.shape}")
-    kind = arr.dtype.kind
-    if kind in "iu":
-        if kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
-            raise InputError(f"{name}: values exceed the int64 range")
-        out = np.ascontiguousarray(arr, dtype=np.int64)
-    elif kind == "f":
-        if arr.size and not np.all(np.isfinite(arr)):
-            raise InputError(f"{name}: contains NaN or infinity")
-        if arr.size and not np.all(arr == np.round(arr)):
-            raise InputError(f"{name}: expected integers, got fractional values")
-        if arr.size and (arr.max() > 2.0**62 or arr.min() < -(2.0**62)):
-            raise InputError(f"{name}: values exceed the int64 range")
-        out = np.ascontiguousarray(arr, dtype=np.int64)
-    elif arr.size == 0 and kind in "O":
-        out = np.zeros(0, dtype=np.int64)
-    else:
-        raise InputError(f"{name}: expected an integer array, got dtype {arr.dtype}")
-    if out.size and (min_value is not None or max_value is not None):
-        mask = np.ones(out.shape, dtype=bool)
-        for a in allow:
-            mask &= out != a
-        vals = out[mask]
-        if vals.size:
-            if min_value is not None and int(vals.min()) < min_value:
-                bad = int(vals.min())
-                raise InputError(f"{name}: value {bad} is below the minimum {min_value}")
-            if max_value is not None and int(vals.max()) > max_value:
-                bad = int(vals.max())
-                raise InputError(f"{name}: value {bad} is above the maximum {max_value}")
-    return out
-
-
-def as_float64_array(
-    name: str,
-    values: Any,
-    *,
-    min_value: float | None = None,
-    max_value: float | None = None,
-) -> Float64Array:
-    """Return ``values`` as a C-contiguous 1-D float64 array of finite numbers in range."""
-    arr = np.asarray(values)
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise InputError(f"{name}: expected a 1-D array, got shape {arr.shape}")
-    if arr.dtype.kind not in "iuf":
-        raise InputError(f"{name}: expected a numeric array, got dtype {arr.dtype}")
-    out = np.ascontiguousarray(arr, dtype=np.float64)
-    if out.size:
-        if not np.all(np.isfinite(out)):
-            raise InputError(f"{name}: contains NaN or infinity")
-        if min_value is not None and float(out.min()) < min_value:
-            raise InputError(f"{name}: value {float(out.min())} is below the minimum {min_value}")
-        if max_value is not None and float(out.max()) > max_value:
-            raise InputError(f"{name}: value {float(out.max())} is above the maximum {max_value}")
-    return out
-
-
-def check_same_length(**arrays: npt.NDArray[Any]) -> int:
-    """Raise ``ValueError`` unless every array has the same length; return that length."""
-    it = iter(arrays.values())
-    first = next(it, None)
-    if first is None:
-        return 0
-    n = len(first)
-    if all(len(v) == n for v in it):
-        return n
-    listed = ", ".join(f"{k}={len(v)}" for k, v in arrays.items())
-    raise InputError(f"arrays must have the same length, got {listed}")
-
-
-def check_nondecreasing(name: str, arr: npt.NDArray[Any]) -> None:
-    """Raise ``ValueError`` at the first element smaller than the one before it."""
-    if arr.size > 1:
-        d = np.diff(arr)
-        if np.any(d < 0):
-            i = int(np.argmax(d < 0)) + 1
-            raise InputError(f"{name}: not non-decreasing at index {i} ({arr[i - 1]} -> {arr[i]})")
-
-
-def check_int(
-    name: str, value: Any, *, min_value: int | None = None, max_value: int | None = None
-) -> int:
-    """Return ``value`` as an ``int`` (integral numbers only) within bounds, or raise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer, float, np.floating)):
-        raise InputError(f"{name}: expected an integer, got {value!r}")
-    if isinstance(value, (float, np.floating)) and (
-        not math.isfinite(value) or value != int(value)
-    ):
-        raise InputError(f"{name}: expected an integer, got {value!r}")
-    ivalue = int(value)
-    if min_value is not None and ivalue < min_value:
-        raise InputError(f"{name}: {ivalue} is below the minimum {min_value}")
-    if max_value is not None and ivalue > max_value:
-        raise InputError(f"{name}: {ivalue} is above the maximum {max_value}")
-    return ivalue
-
-
-def check_float(
-    name: str, value: Any, *, min_value: float | None = None, max_value: float | None = None
-) -> float:
-    """Return ``value`` as a finite ``float`` within bounds, or raise ``InputError``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name}: expected a number, got {value!r}")
-    fvalue = float(value)
-    if not math.isfinite(fvalue):
-        raise InputError(f"{name}: must be finite, got {value!r}")
-    if min_value is not None and fvalue < min_value:
-        raise InputError(f"{name}: {fvalue} is below the minimum {min_value}")
-    if max_value is not None and fvalue > max_value:
-        raise InputError(f"{name}: {fvalue} is above the maximum {max_value}")
-    return fvalue
+__all__ = [
+    "Float64Array",
+    "Int32Array",
+    "Int64Array",
+    "as_float64_array",
+    "as_int64_array",
+    "check_float",
+    "check_int",
+    "check_nondecreasing",
+    "check_same_length",
+    "nesting_depth",
+    "parse_json",
+    "read_text_file",
+]
 
 
 # strings and comments, whose brackets do not nest: JSON strings; TOML's four string kinds

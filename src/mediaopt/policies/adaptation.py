@@ -1,7 +1,8 @@
 """Adaptation: encoder settings (bitrate, resolution, frame rate, keyframes, FEC/NACK) per policy.
 
-:class:`Adaptation` and :class:`EncoderSettings` are the compiled classes from
-``mediaopt._core.adaptation``; this module builds what they walk: the **degradation
+:class:`Adaptation` resolves a policy and a camera here and builds on the compiled class
+of ``mediaopt._core.adaptation`` (which, with :class:`EncoderSettings`, makes the
+per-report decisions); this module builds what the kernel walks: the **degradation
 path**, a list of (width, height, fps) states from the best picture to the worst, each with
 the media rate it needs. The path follows the policy's degradation preference the way
 libwebrtc's ``VideoStreamAdapter`` does (pixel steps of x3/5, frame-rate steps of x2/3,
@@ -14,13 +15,17 @@ exactly as libwebrtc's ``InterpolateSimulcastFormat`` does.
 from __future__ import annotations
 
 import math
+import os
 from typing import NamedTuple
 
 import numpy as np
 
-from mediaopt._core.adaptation import Adaptation, AdaptationCore, EncoderSettings
+from mediaopt._core import adaptation as _core_adaptation
+from mediaopt._core.adaptation import AdaptationCore, EncoderSettings
+from mediaopt._validate import check_float, check_int
 from mediaopt.errors import InputError
 from mediaopt.policies.model import AdaptationConfig, ClinicalProfile, Policy
+from mediaopt.policies.store import resolve
 
 
 class LadderLimits(NamedTuple):
@@ -204,14 +209,16 @@ def degradation_path(
 
 def build_core(policy: Policy, max_width: int, max_height: int, max_fps: float) -> AdaptationCore:
     """Build the C kernel for ``policy`` and a camera of the given maximum size and rate."""
-    if isinstance(max_width, bool) or not 16 <= max_width <= 7680:
+    if isinstance(max_width, bool) or not 16 <= check_int("max_width", max_width) <= 7680:
         raise InputError(f"max_width: {max_width!r} is outside [16, 7680]")
-    if isinstance(max_height, bool) or not 16 <= max_height <= 4320:
+    if isinstance(max_height, bool) or not 16 <= check_int("max_height", max_height) <= 4320:
         raise InputError(f"max_height: {max_height!r} is outside [16, 4320]")
     if not (isinstance(max_fps, (int, float)) and 1.0 <= max_fps <= 240.0):
         raise InputError(f"max_fps: {max_fps!r} is outside [1, 240]")
     cfg = policy.adaptation
-    path = degradation_path(cfg, policy.profile, int(max_width), int(max_height), float(max_fps))
+    path = degradation_path(
+        cfg, policy.profile, int(max_width), int(max_height), check_float("max_fps", max_fps)
+    )
     return AdaptationCore(
         [s.width for s in path],
         [s.height for s in path],
@@ -240,6 +247,42 @@ def build_core(policy: Policy, max_width: int, max_height: int, max_fps: float) 
         keyframe_min_gap_s=cfg.keyframe_min_gap_s,
         temporal_layers=cfg.temporal_layers,
     )
+
+
+class Adaptation(_core_adaptation.Adaptation):
+    """Encoder settings from the bandwidth estimate, per policy (see ``docs/tuning.md``).
+
+    ``Adaptation(policy, max_width=1280, max_height=720, max_fps=30)``: ``policy`` is a
+    built-in name, a TOML path or a :class:`~mediaopt.policies.Policy`; the maximum
+    picture is what the camera delivers. :meth:`update` is called on every feedback
+    report; ``core`` is the C kernel the replay loop drives directly. The policy is
+    resolved and the kernel built here (:func:`build_core`); ``update``, ``update_many``
+    and ``reset`` are the compiled base class's.
+    """
+
+    __slots__ = ("_policy",)
+
+    def __init__(
+        self,
+        policy: Policy | str | os.PathLike[str] = "gcc",
+        max_width: int = 1280,
+        max_height: int = 720,
+        max_fps: float = 30.0,
+    ) -> None:
+        pol = resolve(policy)
+        super().__init__(build_core(pol, max_width, max_height, max_fps))
+        self._policy = pol
+
+    @property
+    def policy(self) -> Policy:
+        """The :class:`~mediaopt.policies.Policy` in use."""
+        return self._policy
+
+    def __repr__(self) -> str:
+        return (
+            f"Adaptation(policy={self._policy.name!r}, "
+            f"state={self.core.state_index}/{len(self.core.states)})"
+        )
 
 
 __all__ = [

@@ -386,6 +386,10 @@ class Policy:
             bad = sorted(set(table) - {f.name for f in dataclasses.fields(GccConfig)})
             if bad:
                 raise _fail(f"estimator.{bad[0]}", "unknown key")
+            for k, v in table.items():
+                # before the estimator sees it: a value past int64 names its key here
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    _check_int64(f"estimator.{k}", v)
             try:
                 kwargs["estimator"] = GccConfig.from_dict(table)
             except ValueError as exc:

@@ -1,4 +1,10 @@
-"""Checks and resolves the arguments of :class:`mediaopt.Link` before the core sees them."""
+"""The bottleneck link: :class:`Link` resolves its arguments here and hands the core plain values.
+
+:func:`resolve` checks what a user gives (a trace or a path, a delay, a queue and its limit,
+a loss probability or model, a seed) and turns it into a :class:`LinkConfig` in the core's
+units; :class:`Link` builds the compiled link (``mediaopt._core.link``) from it, so the
+core never sees a trace, a loss model or a path.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,22 @@ from typing import Any
 
 import numpy as np
 
+from mediaopt._core import link as _core_link
 from mediaopt._validate import Float64Array, check_float, check_int
 from mediaopt.errors import InputError
 from mediaopt.traces.formats import load
 from mediaopt.traces.loss import GilbertElliott, OnOffLoss
 from mediaopt.traces.model import Int64Array, Trace
 
+__all__ = ["QUEUE_KINDS", "Link", "LinkConfig", "resolve"]
+
 #: Queue disciplines and their core codes (Mahimahi's names).
-QUEUE_KINDS = {"infinite": 0, "droptail": 1, "drophead": 2, "codel": 3}
+QUEUE_KINDS = {name: code for code, name in enumerate(_core_link.QUEUE_KINDS)}
 #: Loss process codes in the core.
-LOSS_NONE, LOSS_BERNOULLI, LOSS_GILBERT_ELLIOTT, LOSS_ONOFF, LOSS_PERIODIC = range(5)
+LOSS_NONE, LOSS_BERNOULLI, LOSS_GILBERT_ELLIOTT, LOSS_ONOFF, LOSS_PERIODIC = (
+    _core_link.LOSS_KINDS.index(k)
+    for k in ("none", "bernoulli", "gilbert_elliott", "onoff", "periodic")
+)
 
 
 @dataclass(frozen=True)
@@ -165,3 +177,96 @@ def resolve(
         off_ms=off_ms,
         seed=seed_i,
     )
+
+
+class Link(_core_link.Link):
+    """A bottleneck link that behaves like Mahimahi's ``mm-delay D mm-link TRACE``.
+
+    ``Link(trace, one_way_delay_ms=0, queue=None, *, queue_bytes=None, queue_packets=None,
+    queue_ms=None, loss=0.0, repeat=True, seed=0, direction="uplink", codel_target_ms=5,
+    codel_interval_ms=100)``
+
+    ``trace`` is a :class:`mediaopt.traces.Trace` (or a path, loaded with
+    :func:`mediaopt.traces.load`). ``queue`` is ``"infinite"``, ``"droptail"``, ``"drophead"``
+    or ``"codel"``; when omitted it is ``"droptail"`` if a limit is given, else
+    ``"infinite"``. Limits are Mahimahi's ``bytes=``/``packets=``; ``queue_ms`` converts a
+    delay budget to bytes at the trace's mean rate. ``loss`` is a probability or a loss
+    model from :mod:`mediaopt.traces` (Gilbert–Elliott, on/off). ``direction="uplink"``
+    puts the delay after the queue (the sender is the program inside the shells),
+    ``"downlink"`` before it. See ``docs/link.md``.
+
+    The arguments are resolved here (:func:`resolve`); the compiled base class runs the
+    link, and the replay loop drives it directly (``transmit``, ``enqueue``, ``advance``
+    and ``capacity_bps`` are the base class's).
+    """
+
+    __slots__ = ("_config",)
+
+    def __init__(
+        self,
+        trace: Trace | str | os.PathLike[str],
+        one_way_delay_ms: float = 0.0,
+        queue: str | None = None,
+        *,
+        queue_bytes: int | None = None,
+        queue_packets: int | None = None,
+        queue_ms: float | None = None,
+        loss: float | GilbertElliott | OnOffLoss = 0.0,
+        repeat: bool = True,
+        seed: int = 0,
+        direction: str = "uplink",
+        codel_target_ms: int = _core_link.CODEL_TARGET_MS,
+        codel_interval_ms: int = _core_link.CODEL_INTERVAL_MS,
+        engine: str = "auto",
+    ) -> None:
+        cfg = resolve(
+            trace,
+            one_way_delay_ms=one_way_delay_ms,
+            queue=queue,
+            queue_bytes=queue_bytes,
+            queue_packets=queue_packets,
+            queue_ms=queue_ms,
+            loss=loss,
+            repeat=repeat,
+            seed=seed,
+            direction=direction,
+            codel_target_ms=codel_target_ms,
+            codel_interval_ms=codel_interval_ms,
+            engine=engine,
+        )
+        super().__init__(
+            cfg.opportunities_us,
+            cfg.period_us,
+            repeat=cfg.repeat,
+            col_t_us=cfg.col_t_us,
+            col_loss=cfg.col_loss,
+            col_delay_us=cfg.col_delay_us,
+            queue_kind=cfg.queue_kind,
+            limit_bytes=cfg.limit_bytes,
+            limit_packets=cfg.limit_packets,
+            codel_target_ms=cfg.codel_target_ms,
+            codel_interval_ms=cfg.codel_interval_ms,
+            delay_us=cfg.delay_us,
+            delay_before_queue=cfg.delay_before_queue,
+            fifo_engine=cfg.fifo_engine,
+            loss_kind=cfg.loss_kind,
+            loss_p=cfg.loss_p,
+            ge_p_good_bad=cfg.ge_p_good_bad,
+            ge_p_bad_good=cfg.ge_p_bad_good,
+            ge_loss_good=cfg.ge_loss_good,
+            ge_loss_bad=cfg.ge_loss_bad,
+            on_ms=cfg.on_ms,
+            off_ms=cfg.off_ms,
+            seed=cfg.seed,
+        )
+        self._config = cfg
+
+    @property
+    def trace(self) -> Trace:
+        """The :class:`mediaopt.traces.Trace` this link replays."""
+        return self._config.trace
+
+    @property
+    def config(self) -> LinkConfig:
+        """The resolved configuration (:class:`LinkConfig`)."""
+        return self._config

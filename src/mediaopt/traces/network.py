@@ -19,10 +19,10 @@ import os
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
-from mediaopt._core.link import Link
 from mediaopt._validate import check_float
 from mediaopt.errors import InputError
 from mediaopt.traces.formats import load
+from mediaopt.traces.link import Link
 from mediaopt.traces.loss import GilbertElliott, OnOffLoss
 from mediaopt.traces.model import Trace
 
