@@ -55,17 +55,9 @@ FUZZ_LIMITS = TraceLimits(
 
 #: Targets that still fail because of a compiled-core finding of issue 13 (skip reason).
 CORE_FINDINGS: dict[str, str] = {
-    "gcc_on_feedback": (
-        "core finding (issue 13): scalars beyond int64 raise OverflowError at "
-        "GccEstimator.on_feedback (now_us=2**64); report_now_us jumps hang the tick loop"
-    ),
     "gcc_on_feedback_reports": (
         "core finding (issue 13): on_feedback_reports trusts report_sizes.sum() == n "
         "(int64 wrap segfaults, huge sizes hang the doubling loop)"
-    ),
-    "link_transmit": (
-        "core finding (issue 13): Link.transmit([0], [2**63-1]) hangs (no bound on a "
-        "packet's size, <= 65,535 bytes wanted)"
     ),
     "adaptation_update": (
         "core finding (issue 13): Adaptation.update takes C-typed scalars (now_us=2**70 "
