@@ -401,7 +401,9 @@ def test_metrics_are_always_finite_and_consistent(data):
     ts = timeseries(frames, intervals, PROFILE)
     assert not ts.isna().any().any()
     if len(intervals) and intervals.end_us == round(duration_s * 1e6):
-        assert m["usable_ratio"] == pytest.approx(float(ts["usable"].mean()))
+        # windows weigh by the time they cover (docs/sla.md); no floor: nothing excluded
+        w = ts["covered_s"]
+        assert m["usable_ratio"] == pytest.approx(float((w * ts["usable"]).sum() / w.sum()))
         fz = freezes(frames, intervals.end_us)
         assert m["freeze_count"] == len(fz)
     assert isinstance(ts, pd.DataFrame)

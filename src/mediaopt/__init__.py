@@ -10,13 +10,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from mediaopt import bwe, policies, traces
+from mediaopt import bwe, policies, sla, traces
 from mediaopt._version import __version__
 from mediaopt.bwe import GccEstimator
 from mediaopt.core import core_info
 from mediaopt.errors import InputError
 from mediaopt.policies import Adaptation, EncoderSettings
 from mediaopt.replay import ReplayResult, replay
+from mediaopt.study import Study, study
 from mediaopt.traces import Network
 from mediaopt.traces.link import Link
 
@@ -73,6 +74,7 @@ __all__ = [
     "Link",
     "Network",
     "ReplayResult",
+    "Study",
     "__version__",
     "bwe",
     "content",
@@ -84,5 +86,7 @@ __all__ = [
     "profiles",
     "quality",
     "replay",
+    "sla",
+    "study",
     "traces",
 ]

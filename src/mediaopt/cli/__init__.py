@@ -19,12 +19,12 @@ from contextlib import contextmanager
 from types import FrameType
 
 from mediaopt._version import __version__
-from mediaopt.cli import info, policies, profile, replay, traces
+from mediaopt.cli import info, policies, profile, replay, study, traces
 from mediaopt.cli.common import Terminated, UsageError, drop_stdout, echo
 from mediaopt.errors import clip_repr
 
 #: Sub-command modules, in the order ``mediaopt --help`` lists them.
-COMMAND_MODULES = (info, traces, policies, replay, profile)
+COMMAND_MODULES = (info, traces, policies, replay, study, profile)
 
 __all__ = ["COMMAND_MODULES", "Terminated", "UsageError", "build_parser", "main"]
 
@@ -64,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # the command line as given, for provenance (mediaopt study's manifest)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         with _sigterm_raises():
             status = args.func(args)

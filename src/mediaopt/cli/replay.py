@@ -17,6 +17,7 @@ an interrupt (SIGINT, SIGTERM) before then leaves none of them, and says so.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import sys
@@ -40,10 +41,12 @@ from mediaopt.cli.common import (
     output,
     write_outputs,
 )
+from mediaopt.core import core_info
 from mediaopt.errors import clip_repr
 from mediaopt.media import content, encoders, profiles
 from mediaopt.replay import fidelity, replay
 from mediaopt.report.replay import format_table, render_html, results_frame
+from mediaopt.study.inputs import trace_sha256
 
 #: Files in a trace folder that are documentation, not traces (licences, READMEs).
 _NOT_TRACES = ("license", "copying", "readme", "upstream-readme", "notice", "authors")
@@ -231,6 +234,11 @@ class _Unreadable:
     label: str  #: how the failed rows name it
     reason: str  #: one line
 
+    @property
+    def name(self) -> str:
+        """The label, under the name results and provenance read."""
+        return self.label
+
 
 def _one_line(exc: BaseException) -> str:
     """The reason a session failed, on one line and at most a few hundred characters."""
@@ -307,16 +315,79 @@ def _resolve_policies(specs: Sequence[str], be: _Backend) -> list[Any]:
     return chosen
 
 
-def results_json(results: Sequence[Any], fidelity_rows: Sequence[dict[str, Any]] = ()) -> str:
+def results_json(
+    results: Sequence[Any],
+    fidelity_rows: Sequence[dict[str, Any]] = (),
+    provenance: dict[str, Any] | None = None,
+) -> str:
     """Return the JSON document ``--json`` writes: deterministic, one entry per session.
 
     With ``--encode`` the results are the second (measured-size) pass and ``fidelity_rows``
-    holds each session's model-vs-measurement summary.
+    holds each session's model-vs-measurement summary. ``provenance``
+    (:func:`replay_provenance`) adds the versions, inputs and parameters, and each
+    session's ``trace_sha256`` and ``policy_sha256``.
     """
-    doc: dict[str, Any] = {"mediaopt": __version__, "results": [r.to_json_dict() for r in results]}
+    entries = [r.to_json_dict() for r in results]
+    doc: dict[str, Any] = {"mediaopt": __version__}
+    if provenance is not None:
+        for entry, ids in zip(entries, provenance["sessions"], strict=False):
+            entry["trace_sha256"] = ids["trace_sha256"]
+            entry["policy_sha256"] = ids["policy_sha256"]
+        doc["provenance"] = {k: v for k, v in provenance.items() if k != "sessions"}
+    doc["results"] = entries
     if fidelity_rows:
         doc["fidelity"] = list(fidelity_rows)
     return json.dumps(doc, indent=2) + "\n"
+
+
+# -- provenance (shared with mediaopt study's manifest: versions, inputs, parameters) ------
+
+
+def replay_provenance(
+    args: argparse.Namespace, traces_: Sequence[Any], policies_: Sequence[Any], options: Any
+) -> dict[str, Any]:
+    """What ``--json``/``--csv`` record about a run: versions, inputs, parameters.
+
+    Traces are named by the paths as given on the command line (``traces``) and by each
+    trace's name and content hash; policies by name and the hash of their TOML. The
+    ``sessions`` list follows the replay order (trace x policy). The command line itself
+    is left out, so that the same replays write the same bytes whatever the output paths.
+    """
+    trace_ids = [
+        (getattr(t, "name", "?"), trace_sha256(t) if isinstance(t, traces.Trace) else None)
+        for t in traces_
+    ]
+    policy_ids = [
+        (
+            getattr(p, "name", "?"),
+            hashlib.sha256(p.to_toml().encode("utf-8")).hexdigest()
+            if callable(getattr(p, "to_toml", None))
+            else None,
+        )
+        for p in policies_
+    ]
+    network = options.get("network")
+    return {
+        "schema": "mediaopt.replay/1",
+        "mediaopt": __version__,
+        "core": {k: v for k, v in core_info().items() if k != "modules"},
+        "inputs": {
+            "traces": list(args.traces) + (["--bundled"] if args.bundled else []),
+            "trace_sha256": {name: sha for name, sha in trace_ids},
+            "policies": [{"policy": n, "sha256": sha} for n, sha in policy_ids],
+        },
+        "parameters": {
+            "seed": options.get("seed"),
+            "duration_s": options.get("duration_s"),
+            "network": network.to_dict() if network is not None else None,
+            "content": getattr(options.get("content"), "name", None),
+        },
+        "sessions": [
+            {"trace_sha256": tsha, "policy_sha256": psha}
+            for _, tsha in trace_ids
+            for _, psha in policy_ids
+        ],
+    }
 
 
 def _encode_options(args: argparse.Namespace) -> dict[str, Any] | None:
@@ -349,9 +420,25 @@ def _fidelity_line(trace: Any, policy: Any, summary: dict[str, float]) -> str:
     )
 
 
-def results_csv(results: Sequence[Any]) -> str:
-    """Return the CSV ``--csv`` writes: one row per session (trace, policy, seed, metrics)."""
-    text: str = results_frame(results).to_csv(index=False, lineterminator="\n")
+def results_csv(results: Sequence[Any], provenance: dict[str, Any] | None = None) -> str:
+    """Return the CSV ``--csv`` writes: one row per session (trace, policy, seed, metrics).
+
+    With ``provenance`` (:func:`replay_provenance`) each row also carries its
+    ``trace_sha256``, ``policy_sha256``, the mediaopt version, the core flavour and the
+    network parameters.
+    """
+    frame = results_frame(results)
+    if provenance is not None and len(frame):
+        ids = provenance["sessions"][: len(frame)]
+        frame.insert(1, "trace_sha256", [i["trace_sha256"] for i in ids])
+        frame.insert(3, "policy_sha256", [i["policy_sha256"] for i in ids])
+        frame["mediaopt"] = provenance["mediaopt"]
+        frame["core"] = "debug" if provenance["core"].get("debug") else "release"
+        net = provenance["parameters"].get("network") or {}
+        for key in ("one_way_delay_ms", "queue_ms", "loss"):
+            value = net.get(key)
+            frame[key] = json.dumps(value) if isinstance(value, dict) else value
+    text: str = frame.to_csv(index=False, lineterminator="\n")
     return text
 
 
@@ -460,7 +547,8 @@ def run(args: argparse.Namespace) -> int:
         why = "no output file was written (outputs are all or nothing)"
         raise type(exc)(why) from None
 
-    _write_files(outs, rows, fidelity_rows, quiet=args.quiet)
+    prov = replay_provenance(args, chosen_traces, chosen_policies, options)
+    _write_files(outs, rows, fidelity_rows, prov, quiet=args.quiet)
     for line in _failure_summary(failed, total) if failed else ():
         echo(line, file=sys.stderr)
     return 2 if failed else 0
@@ -524,6 +612,7 @@ def _write_files(
     outs: dict[str, Output],
     rows: Sequence[Any],
     fidelity_rows: Sequence[dict[str, Any]],
+    provenance: dict[str, Any],
     *,
     quiet: bool,
 ) -> None:
@@ -534,9 +623,9 @@ def _write_files(
     done: list[Any] = []  # filled by the renames, so an interrupt after them is told apart
     try:
         if "--json" in outs:
-            items.append((outs["--json"], results_json(rows, fidelity_rows)))
+            items.append((outs["--json"], results_json(rows, fidelity_rows, provenance)))
         if "--csv" in outs:
-            items.append((outs["--csv"], results_csv(rows)))
+            items.append((outs["--csv"], results_csv(rows, provenance)))
         if "--report" in outs:
             items.append((outs["--report"], render_html(rows)))
         written = write_outputs(items, done)

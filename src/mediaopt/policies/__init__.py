@@ -33,6 +33,7 @@ from mediaopt.policies.model import (
     Policy,
     diff,
     flatten,
+    floor_capacity_kbps,
     profile_ladder,
     with_profile_ladder,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "diff",
     "dumps",
     "flatten",
+    "floor_capacity_kbps",
     "ladder_limits",
     "load",
     "loads",

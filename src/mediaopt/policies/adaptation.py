@@ -18,22 +18,18 @@ import math
 import os
 from typing import NamedTuple
 
-import numpy as np
-
 from mediaopt._core import adaptation as _core_adaptation
 from mediaopt._core.adaptation import AdaptationCore, EncoderSettings
 from mediaopt._validate import check_float, check_int
 from mediaopt.errors import InputError
-from mediaopt.policies.model import AdaptationConfig, ClinicalProfile, Policy
+from mediaopt.policies.model import (
+    AdaptationConfig,
+    ClinicalProfile,
+    LadderLimits,
+    Policy,
+    ladder_limits,
+)
 from mediaopt.policies.store import resolve
-
-
-class LadderLimits(NamedTuple):
-    """Bitrates the ladder gives one picture size (bps)."""
-
-    min_bps: int
-    target_bps: int
-    max_bps: int
 
 
 class PathState(NamedTuple):
@@ -44,45 +40,6 @@ class PathState(NamedTuple):
     fps: float
     need_bps: int
     max_bps: int
-
-
-def ladder_limits(
-    width: int,
-    height: int,
-    ladder: tuple[tuple[int, int, int, int, int], ...],
-    lowres_interpolation: bool = False,
-) -> LadderLimits:
-    """Min/target/max bitrate of a ``width`` x ``height`` picture from ``ladder``.
-
-    Reproduces libwebrtc ``InterpolateSimulcastFormat`` (video/config/simulcast.cc): find
-    the first row with no more pixels than the picture, interpolate linearly in pixel
-    count from the row above with a single-precision weight, and round each term to whole
-    bps as ``DataRate`` arithmetic does. Without ``lowres_interpolation`` (libwebrtc's
-    default) a final 0x0 row takes the values of the row before it, so pictures smaller
-    than the last real row keep its rates.
-    """
-    rows = [list(r) for r in ladder]
-    if rows and rows[-1][0] * rows[-1][1] == 0 and not lowres_interpolation and len(rows) >= 2:
-        rows[-1][2:] = rows[-2][2:]
-    pixels = width * height
-    index = len(rows) - 1
-    for i, r in enumerate(rows):
-        if pixels >= r[0] * r[1]:
-            index = i
-            break
-    if index == 0:
-        return LadderLimits(rows[0][2], rows[0][3], rows[0][4])
-    up, down = rows[index - 1], rows[index]
-    px_up, px_down = up[0] * up[1], down[0] * down[1]
-    if px_up == px_down:
-        return LadderLimits(down[2], down[3], down[4])
-    rate = float(np.float32(px_up - pixels) / np.float32(px_up - px_down))
-
-    def interp(a: int, b: int) -> int:
-        # DataRate * double rounds to the nearest bps, then the two terms are added
-        return round(a * (1.0 - rate)) + round(b * rate)
-
-    return LadderLimits(interp(up[2], down[2]), interp(up[3], down[3]), interp(up[4], down[4]))
 
 
 def _size_for_pixels(max_width: int, max_height: int, pixels: int) -> tuple[int, int]:

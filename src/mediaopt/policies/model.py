@@ -16,7 +16,9 @@ import itertools
 import math
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
+
+import numpy as np
 
 from mediaopt import _atomic
 from mediaopt.bwe import GccConfig
@@ -70,6 +72,112 @@ INT64_MAX = 2**63 - 1
 #: Every entry of a policy table (ladder, balanced frame rates, start caps) is within
 #: [0, TABLE_MAX]: 2**31 - 1, so that a width times a height still fits int64.
 TABLE_MAX = 2**31 - 1
+
+
+class LadderLimits(NamedTuple):
+    """Bitrates the ladder gives one picture size (bps)."""
+
+    min_bps: int
+    target_bps: int
+    max_bps: int
+
+
+def ladder_limits(
+    width: int,
+    height: int,
+    ladder: tuple[tuple[int, int, int, int, int], ...],
+    lowres_interpolation: bool = False,
+) -> LadderLimits:
+    """Min/target/max bitrate of a ``width`` x ``height`` picture from ``ladder``.
+
+    Reproduces libwebrtc ``InterpolateSimulcastFormat`` (video/config/simulcast.cc): find
+    the first row with no more pixels than the picture, interpolate linearly in pixel
+    count from the row above with a single-precision weight, and round each term to whole
+    bps as ``DataRate`` arithmetic does. Without ``lowres_interpolation`` (libwebrtc's
+    default) a final 0x0 row takes the values of the row before it, so pictures smaller
+    than the last real row keep its rates.
+    """
+    rows = [list(r) for r in ladder]
+    if rows and rows[-1][0] * rows[-1][1] == 0 and not lowres_interpolation and len(rows) >= 2:
+        rows[-1][2:] = rows[-2][2:]
+    pixels = width * height
+    index = len(rows) - 1
+    for i, r in enumerate(rows):
+        if pixels >= r[0] * r[1]:
+            index = i
+            break
+    if index == 0:
+        return LadderLimits(rows[0][2], rows[0][3], rows[0][4])
+    up, down = rows[index - 1], rows[index]
+    px_up, px_down = up[0] * up[1], down[0] * down[1]
+    if px_up == px_down:
+        return LadderLimits(down[2], down[3], down[4])
+    rate = float(np.float32(px_up - pixels) / np.float32(px_up - px_down))
+
+    def interp(a: int, b: int) -> int:
+        # DataRate * double rounds to the nearest bps, then the two terms are added
+        return round(a * (1.0 - rate)) + round(b * rate)
+
+    return LadderLimits(interp(up[2], down[2]), interp(up[3], down[3]), interp(up[4], down[4]))
+
+
+#: What a contract's capacity floor adds to the floor picture's video rate (see
+#: :func:`floor_capacity_kbps` and docs/sla.md): the replay's audio stream (Opus speech,
+#: ``mediaopt.replay(audio_kbps=32)``) ...
+FLOOR_AUDIO_BPS = 32_000
+#: ... and the packet headers on each full media packet: IPv4 20 + UDP 8 + RTP 12 + the
+#: transport-wide sequence number extension 8 bytes on a 1200-byte payload (the core's
+#: ``PKT_OVERHEAD_BYTES`` and ``PKT_MAX_PAYLOAD_BYTES`` in ``src/_core/sender.pxd``).
+FLOOR_PACKET_OVERHEAD = 48 / 1200
+#: The frame rate libwebrtc's ladder rates are for (``kDefaultVideoMaxFramerate``) and the
+#: exponent that scales them to another frame rate (``AdaptationConfig`` defaults).
+FLOOR_FPS_REFERENCE = 30.0
+FLOOR_FPS_EXPONENT = 0.6
+
+
+def floor_capacity_kbps(min_width: int, min_height: int, min_fps: float) -> float:
+    """The link capacity (kbit/s) below which no policy can hold a profile's floors.
+
+    The floor picture (``min_width * min_height`` pixels at ``min_fps``) needs at least
+    libwebrtc's ladder minimum for its pixel count (:data:`LIBWEBRTC_VP8_LADDER`,
+    interpolated as ``InterpolateSimulcastFormat`` does), scaled to the floor frame rate
+    by ``(min_fps / 30) ** 0.6``; add the packet headers (:data:`FLOOR_PACKET_OVERHEAD`)
+    and the audio stream (:data:`FLOOR_AUDIO_BPS`). Rounded to 0.1 kbit/s. A window whose
+    capacity is below this is outside the contract (``excluded`` in :mod:`mediaopt.sla`).
+    The derivation is in docs/sla.md ("The capacity floor").
+    """
+    video_bps = ladder_limits(int(min_width), int(min_height), LIBWEBRTC_VP8_LADDER).min_bps
+    scale: float = (max(float(min_fps), 0.0) / FLOOR_FPS_REFERENCE) ** FLOOR_FPS_EXPONENT
+    need_bps = float(video_bps * scale * (1.0 + FLOOR_PACKET_OVERHEAD) + FLOOR_AUDIO_BPS)
+    return round(need_bps / 1000.0, 1)
+
+
+#: The profile fields the capacity floor is derived from.
+FLOOR_FIELDS: tuple[str, ...] = ("min_width", "min_height", "min_fps")
+
+
+def follow_floors(before: Mapping[str, Any], after: dict[str, Any], given: Any) -> None:
+    """Let a derived ``min_capacity_kbps`` follow floors that an overlay or override changed.
+
+    ``before`` is a profile table, ``after`` the same table with the keys in ``given``
+    changed. When ``given`` changes a floor (:data:`FLOOR_FIELDS`) but not
+    ``min_capacity_kbps``, and ``before`` held the number its own floors derive (or none),
+    the number is dropped from ``after`` so that the new floors derive it again; a number
+    set by hand stays.
+    """
+    keys = set(given)
+    if "min_capacity_kbps" in keys or not keys & set(FLOOR_FIELDS):
+        return
+    if "min_capacity_kbps" not in after:
+        return
+    defaults = ClinicalProfile.__dataclass_fields__
+    floors = [before.get(f, defaults[f].default) for f in FLOOR_FIELDS]
+    try:
+        derived = floor_capacity_kbps(*floors)
+    except (TypeError, ValueError):
+        return  # a bad floor is reported when the profile is built
+    if before.get("min_capacity_kbps", derived) == derived:
+        del after["min_capacity_kbps"]
 
 
 def _fail(key: str, problem: str) -> InputError:
@@ -158,6 +266,11 @@ class ClinicalProfile:
     ``max_frame_delay_ms`` and the picture stays at or above ``min_fps`` and
     ``min_width`` x ``min_height`` (compared as a pixel count, so the floor does not
     depend on the aspect ratio). ``availability`` is the tier's share of usable windows.
+    ``min_capacity_kbps`` is the contract's capacity floor: a window whose link capacity
+    is below it is ``excluded`` from availability (``mediaopt.sla``). ``None`` (the
+    default) derives it from the floors with :func:`floor_capacity_kbps`; after
+    construction it is always a number. Changing a floor with ``dataclasses.replace``
+    keeps the old number: pass ``min_capacity_kbps=None`` to derive it again.
     """
 
     name: str = "consult"
@@ -167,6 +280,7 @@ class ClinicalProfile:
     min_fps: float = 15.0
     min_width: int = 640
     min_height: int = 480
+    min_capacity_kbps: float | None = None
 
     def __post_init__(self) -> None:
         _coerce_fields(self, "profile.")
@@ -184,6 +298,15 @@ class ClinicalProfile:
         _check_range("profile.min_fps", self.min_fps, 0.0, 240.0)
         _check_range("profile.min_width", self.min_width, 0, 7680)
         _check_range("profile.min_height", self.min_height, 0, 4320)
+        cap = self.min_capacity_kbps
+        if cap is None:
+            cap = floor_capacity_kbps(self.min_width, self.min_height, self.min_fps)
+        elif isinstance(cap, bool) or not isinstance(cap, (int, float)):
+            raise _fail("profile.min_capacity_kbps", f"expected a number, got {cap!r}")
+        elif not math.isfinite(cap):
+            raise _fail("profile.min_capacity_kbps", f"must be finite, got {cap!r}")
+        _check_range("profile.min_capacity_kbps", float(cap), 0.0, 1_000_000.0)
+        object.__setattr__(self, "min_capacity_kbps", float(cap))
 
     @property
     def min_pixels(self) -> int:
@@ -426,8 +549,11 @@ class Policy:
         if not isinstance(overrides, Mapping):
             raise InputError(f"overrides: expected a mapping, got {type(overrides).__name__}")
         data = self.to_dict()
+        before = dict(data["profile"])
         for key, value in overrides.items():
             _set_dotted(data, key, value)
+        given = [k.partition(".")[2] for k in overrides if k.startswith("profile.")]
+        follow_floors(before, data["profile"], given)
         return Policy.from_dict(data)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from mediaopt._validate import nesting_depth
 from mediaopt.errors import InputError, clip_repr
-from mediaopt.policies.model import POLICY_TABLES, Policy, diff
+from mediaopt.policies.model import POLICY_TABLES, Policy, diff, follow_floors
 from mediaopt.policies.toml import dumps
 
 if sys.version_info >= (3, 11):
@@ -125,6 +125,8 @@ def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     for key, value in overlay.items():
         if key in POLICY_TABLES and isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key].update(value)
+            if key == "profile":
+                follow_floors(base[key], out[key], value)
         else:
             out[key] = value
     return out

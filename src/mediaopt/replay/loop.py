@@ -25,7 +25,8 @@ from mediaopt.errors import InputError
 from mediaopt.media import profiles
 from mediaopt.policies import ClinicalProfile, Policy, resolve
 from mediaopt.policies.adaptation import build_core
-from mediaopt.replay.metrics import FrameLog, IntervalLog, session_metrics, timeseries
+from mediaopt.replay.metrics import FrameLog, IntervalLog, evaluate, timeseries_frame
+from mediaopt.sla import WindowScores
 from mediaopt.traces import Trace, load
 from mediaopt.traces.network import DEFAULT_NETWORK, LossModel, Network
 
@@ -43,9 +44,11 @@ class ReplayResult:
     """The outcome of one replayed session.
 
     ``metrics`` holds the session metrics of ``docs/metrics.md`` (names from DESIGN.md),
-    ``timeseries`` the per-second table (built on first use), ``frames``/``intervals``
-    the raw logs, ``profile`` the clinical profile the session was judged against and
-    ``stats`` the loop's counters (packets, retransmissions, FEC, probes, feedback).
+    ``timeseries`` the per-second table (built on first use), ``window_scores`` the
+    verdict on each of those windows (:class:`mediaopt.sla.WindowScores`; the same
+    computation as ``metrics["usable_ratio"]``), ``frames``/``intervals`` the raw logs,
+    ``profile`` the clinical profile the session was judged against and ``stats`` the
+    loop's counters (packets, retransmissions, FEC, probes, feedback).
     """
 
     trace_name: str
@@ -56,11 +59,33 @@ class ReplayResult:
     intervals: IntervalLog
     profile: ClinicalProfile
     stats: dict[str, int] = field(default_factory=dict)
+    #: the window table and scores computed with ``metrics`` (None: computed on first use)
+    windows: tuple[dict[str, Any], WindowScores] | None = field(default=None, repr=False)
+
+    def _windows(self) -> tuple[dict[str, Any], WindowScores]:
+        w = self.windows
+        if w is None:
+            # a result built by hand: score it over the same session as its metrics
+            _, table, scores = evaluate(
+                self.frames, self.intervals, self.profile, self.metrics["duration_s"]
+            )
+            w = (table, scores)
+            object.__setattr__(self, "windows", w)
+        return w
 
     @functools.cached_property
     def timeseries(self) -> pd.DataFrame:
         """One row per one-second window (:func:`mediaopt.replay.metrics.timeseries`)."""
-        return timeseries(self.frames, self.intervals, self.profile)
+        return timeseries_frame(self._windows()[0])
+
+    @property
+    def window_scores(self) -> WindowScores:
+        """The verdict on each one-second window (:mod:`mediaopt.sla`)."""
+        return self._windows()[1]
+
+    def window_table(self) -> dict[str, Any]:
+        """The per-second table as numpy arrays (the columns of ``timeseries``, no pandas)."""
+        return self._windows()[0]
 
     def to_json_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict with a fixed key order and floats rounded reproducibly.
@@ -284,7 +309,7 @@ def replay(
     )
     ia = loop.interval_arrays()
     intervals = IntervalLog(**ia, interval_us=round(iv_ms * 1000.0))
-    metrics = session_metrics(frames, intervals, pol.profile, dur_s)
+    metrics, table, scores = evaluate(frames, intervals, pol.profile, dur_s)
     stats = dict(loop.stats())
     stats["frames_undecodable_chain"] = int(np.count_nonzero(fa["state"] == 3))
     return ReplayResult(
@@ -296,4 +321,5 @@ def replay(
         intervals=intervals,
         profile=pol.profile,
         stats=stats,
+        windows=(table, scores),
     )

@@ -15,7 +15,7 @@ an inter-frame gap at the renderer is a freeze when it is at least
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +29,14 @@ from mediaopt._validate import (
     check_same_length,
 )
 from mediaopt.errors import InputError
+from mediaopt.sla import (
+    WINDOW_US,
+    ProfileLike,
+    WindowScores,
+    check_profile,
+    score_windows,
+    window_spans,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,9 +51,12 @@ __all__ = [
     "FrameLog",
     "IntervalLog",
     "ProfileLike",
+    "evaluate",
     "freezes",
     "session_metrics",
     "timeseries",
+    "timeseries_frame",
+    "window_scores",
 ]
 
 #: libwebrtc ``kMinIncreaseForFreezeMs``: a freeze is at least this much longer than the mean.
@@ -54,9 +65,6 @@ FREEZE_MIN_INCREASE_MS = 150
 FREEZE_MIN_SAMPLES = 5
 #: libwebrtc ``kAvgInterframeDelaysWindowSizeFrames``: gaps in the moving mean.
 FREEZE_WINDOW_FRAMES = 30
-#: The availability window of DESIGN.md ("measured per one-second window").
-WINDOW_US = 1_000_000
-
 #: Session metric names, in DESIGN.md's order (the contract; never renamed silently).
 METRIC_NAMES: tuple[str, ...] = (
     "duration_s",
@@ -82,6 +90,7 @@ METRIC_NAMES: tuple[str, ...] = (
 #: Columns of :func:`timeseries`, in order.
 TIMESERIES_COLUMNS: tuple[str, ...] = (
     "t_s",
+    "covered_s",
     "capacity_kbps",
     "target_kbps",
     "sent_kbps",
@@ -96,6 +105,11 @@ TIMESERIES_COLUMNS: tuple[str, ...] = (
     "quality",
     "frozen",
     "frozen_s",
+    "late",
+    "low_fps",
+    "low_resolution",
+    "no_video",
+    "excluded",
     "usable",
 )
 
@@ -103,38 +117,6 @@ Int64Array = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 Float64Array = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
-
-class ProfileLike(Protocol):
-    """What the metrics need from a clinical profile (``mediaopt.policies.ClinicalProfile``)."""
-
-    @property
-    def name(self) -> str:
-        """Profile name."""
-
-    @property
-    def tier(self) -> str:
-        """Service tier: ``"basic"``, ``"standard"`` or ``"advanced"``."""
-
-    @property
-    def availability(self) -> float:
-        """Share of usable one-second windows the tier requires (0.995, 0.999, 0.9999)."""
-
-    @property
-    def max_frame_delay_ms(self) -> float:
-        """Ceiling on capture-to-render delay of every frame in a usable window (ms)."""
-
-    @property
-    def min_fps(self) -> float:
-        """Floor on the frame rate of a usable window (frames per second)."""
-
-    @property
-    def min_width(self) -> int:
-        """Width of the resolution floor (pixels); the floor is ``min_width * min_height``."""
-
-    @property
-    def min_height(self) -> int:
-        """Height of the resolution floor (pixels); the floor is ``min_width * min_height``."""
 
 
 def _readonly(arr: npt.NDArray[Any]) -> npt.NDArray[Any]:
@@ -417,100 +399,119 @@ def _covered_time(start: Int64Array, stop: Int64Array, t: Int64Array) -> Int64Ar
 
 
 # ---------------------------------------------------------------------------------------
-# One-second windows
+# One-second windows: each judged over its span (mediaopt.sla.window_spans), scored by sla
 
 
-def _n_windows(end_us: int) -> int:
-    return -(-end_us // WINDOW_US) if end_us > 0 else 0
+def _span_sum(values: npt.NDArray[Any], lo: Int64Array, hi: Int64Array) -> npt.NDArray[Any]:
+    """Sums of ``values[lo[k]:hi[k]]`` (spans may overlap)."""
+    csum = np.concatenate((np.zeros(1, dtype=values.dtype), np.cumsum(values)))
+    return np.asarray(csum[hi] - csum[lo])
+
+
+def _span_reduce(
+    ufunc: np.ufunc, values: npt.NDArray[Any], lo: Int64Array, hi: Int64Array, empty: Any
+) -> npt.NDArray[Any]:
+    """``ufunc`` (maximum, minimum) over ``values[lo[k]:hi[k]]``; ``empty`` for empty spans."""
+    if lo.size == 0:
+        return np.zeros(0, dtype=values.dtype)
+    if values.size == 0:
+        return np.full(lo.shape, empty, dtype=values.dtype)
+    # reduceat over (lo, hi) pairs reduces values[lo:hi] at the even positions; a sentinel
+    # element keeps hi == len(values) a valid index
+    ext = np.append(values, values[-1])
+    idx = np.empty(2 * lo.size, dtype=np.int64)
+    idx[0::2] = lo
+    idx[1::2] = hi
+    out = ufunc.reduceat(ext, idx)[0::2]
+    return np.asarray(np.where(hi > lo, out, empty))
 
 
 def _window_table(
     frames: FrameLog, intervals: IntervalLog, profile: ProfileLike, end_us: int
-) -> tuple[dict[str, npt.NDArray[Any]], _Shown, Int64Array]:
-    """Per one-second window statistics over [0, end_us); see docs/metrics.md.
+) -> tuple[dict[str, npt.NDArray[Any]], WindowScores, _Shown, Int64Array]:
+    """Per one-second window statistics and verdicts over [0, end_us); see docs/metrics.md.
 
-    Also returns the shown frames and the freeze durations (ms), which the session metrics
-    reuse.
+    Also returns the scores (:class:`mediaopt.sla.WindowScores`), the shown frames and the
+    freeze durations (ms), which the session metrics reuse.
     """
-    n = _n_windows(end_us)
-    starts = np.arange(n, dtype=np.int64) * WINDOW_US
-    stops = np.minimum(starts + WINDOW_US, end_us)
-    out: dict[str, npt.NDArray[Any]] = {"t_s": starts / 1e6}
+    spans = window_spans(end_us)
+    a, b = spans.judged_from_us, spans.stop_us
+    out: dict[str, npt.NDArray[Any]] = {
+        "t_s": spans.start_us / 1e6,
+        "covered_s": spans.covered_us / 1e6,
+    }
 
-    # Network side, from the interval log.
+    # Network side: the intervals starting in each judged span.
     t = intervals.t_us
-    keep = t < end_us
-    wi = t[keep] // WINDOW_US
-    n_int = np.bincount(wi, minlength=n)[:n].astype(np.float64)
-
-    def wsum(values: npt.NDArray[Any]) -> Float64Array:
-        sums = np.bincount(wi, weights=values[keep].astype(np.float64), minlength=n)[:n]
-        return np.asarray(sums, dtype=np.float64)
-
-    covered_s = np.minimum(n_int * intervals.interval_us, (stops - starts)) / 1e6
+    lo_i = np.searchsorted(t, a, side="left").astype(np.int64)
+    hi_i = np.searchsorted(t, b, side="left").astype(np.int64)
+    n_int = (hi_i - lo_i).astype(np.float64)
+    covered_s = np.minimum(n_int * intervals.interval_us, (b - a)) / 1e6
+    has_int = n_int > 0
     safe_int = np.maximum(n_int, 1.0)
     safe_cov = np.where(covered_s > 0, covered_s, 1.0)
-    has_int = n_int > 0
-    out["capacity_kbps"] = np.where(has_int, wsum(intervals.capacity_bps) / safe_int / 1e3, 0.0)
-    out["target_kbps"] = np.where(has_int, wsum(intervals.target_bps) / safe_int / 1e3, 0.0)
-    out["sent_kbps"] = np.where(covered_s > 0, wsum(intervals.sent_bytes) * 8 / safe_cov / 1e3, 0.0)
+
+    def isum(values: Int64Array) -> Float64Array:
+        return np.asarray(_span_sum(values, lo_i, hi_i), dtype=np.float64)
+
+    out["capacity_kbps"] = np.where(has_int, isum(intervals.capacity_bps) / safe_int / 1e3, 0.0)
+    out["target_kbps"] = np.where(has_int, isum(intervals.target_bps) / safe_int / 1e3, 0.0)
+    out["sent_kbps"] = np.where(covered_s > 0, isum(intervals.sent_bytes) * 8 / safe_cov / 1e3, 0.0)
     out["goodput_kbps"] = np.where(
-        covered_s > 0, wsum(intervals.goodput_bytes) * 8 / safe_cov / 1e3, 0.0
+        covered_s > 0, isum(intervals.goodput_bytes) * 8 / safe_cov / 1e3, 0.0
     )
-    sent_pk = wsum(intervals.packets_sent)
-    lost_pk = wsum(intervals.packets_lost)
+    sent_pk = isum(intervals.packets_sent)
+    lost_pk = isum(intervals.packets_lost)
     out["packet_loss"] = np.clip(
         np.where(sent_pk > 0, lost_pk / np.maximum(sent_pk, 1.0), 0.0), 0.0, 1.0
     )
-    rtt = intervals.rtt_us[keep]
-    rtt_known = (rtt >= 0).astype(np.float64)
-    n_rtt = np.bincount(wi, weights=rtt_known, minlength=n)[:n]
-    rtt_sum = np.bincount(wi, weights=np.where(rtt >= 0, rtt, 0) / 1e3, minlength=n)[:n]
+    rtt = intervals.rtt_us
+    n_rtt = isum((rtt >= 0).astype(np.int64))
+    rtt_sum = isum(np.where(rtt >= 0, rtt, 0).astype(np.int64)) / 1e3
     out["rtt_ms"] = np.where(n_rtt > 0, rtt_sum / np.maximum(n_rtt, 1.0), 0.0)
 
-    # Viewer side, from the frames shown.
+    # Viewer side: the frames shown in each judged span (render times never go back).
     shown = _shown(frames, end_us)
-    wf = shown.render_us // WINDOW_US
-    count = np.bincount(wf, minlength=n)[:n]
+    lo_f = np.searchsorted(shown.render_us, a, side="left").astype(np.int64)
+    hi_f = np.searchsorted(shown.render_us, b, side="left").astype(np.int64)
+    count = hi_f - lo_f
     has_frames = count > 0
     delay_ms = (shown.render_us - shown.capture_us) / 1e3
-    max_delay = np.zeros(n, dtype=np.float64)
-    np.maximum.at(max_delay, wf, delay_ms)
-    big = np.iinfo(np.int32).max
-    min_w = np.full(n, big, dtype=np.int64)
-    min_h = np.full(n, big, dtype=np.int64)
-    np.minimum.at(min_w, wf, shown.width.astype(np.int64))
-    np.minimum.at(min_h, wf, shown.height.astype(np.int64))
-    min_px = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    np.minimum.at(min_px, wf, shown.width.astype(np.int64) * shown.height.astype(np.int64))
-    min_w[~has_frames] = 0
-    min_h[~has_frames] = 0
-    min_px[~has_frames] = 0
-    q_sum = np.bincount(wf, weights=shown.quality_db, minlength=n)[:n]
+    max_delay = _span_reduce(np.maximum, delay_ms, lo_f, hi_f, 0.0)
+    width64 = shown.width.astype(np.int64)
+    height64 = shown.height.astype(np.int64)
+    min_w = _span_reduce(np.minimum, width64, lo_f, hi_f, 0)
+    min_h = _span_reduce(np.minimum, height64, lo_f, hi_f, 0)
+    min_px = _span_reduce(np.minimum, width64 * height64, lo_f, hi_f, 0)
+    q_sum = _span_sum(shown.quality_db, lo_f, hi_f)
     quality = np.where(has_frames, q_sum / np.maximum(count, 1), 0.0)
 
-    # Frame rate on the capture clock: frames shown in the window over the capture time they
-    # cover (each frame covers the capture interval since the frame shown before it). The
-    # jitter buffer's delay variation does not enter it; late delivery is a freeze instead.
-    cap_gap = np.diff(shown.capture_us).astype(np.float64)
-    wg = wf[1:]
-    gap_n = np.bincount(wg, minlength=n)[:n].astype(np.float64)
-    gap_sum = np.bincount(wg, weights=cap_gap, minlength=n)[:n]
+    # Frame rate on the capture clock: frames shown in the span over the capture time they
+    # cover (each frame after the first covers the capture interval since the frame shown
+    # before it). The jitter buffer's delay variation does not enter it; late delivery is
+    # a freeze instead.
+    cap_gap = np.zeros(shown.capture_us.size, dtype=np.int64)
+    cap_gap[1:] = np.diff(shown.capture_us)
+    lo_g = np.minimum(np.maximum(lo_f, 1), cap_gap.size)  # the first frame covers nothing
+    hi_g = np.maximum(hi_f, lo_g)
+    gap_n = (hi_g - lo_g).astype(np.float64)
+    gap_sum = _span_sum(cap_gap, lo_g, hi_g).astype(np.float64)
     fps = np.where(gap_sum > 0, gap_n * 1e6 / np.where(gap_sum > 0, gap_sum, 1.0), 0.0)
     fps = np.round(fps, 2)
 
     f_start, f_stop, f_ms = _freeze_gaps(shown.render_us, end_us)
-    frozen_us = _covered_time(f_start, f_stop, stops) - _covered_time(f_start, f_stop, starts)
+    frozen_us = _covered_time(f_start, f_stop, b) - _covered_time(f_start, f_stop, a)
     frozen = frozen_us > 0
 
-    usable = (
-        has_frames
-        & ~frozen
-        & (max_delay < float(profile.max_frame_delay_ms))
-        & (fps >= float(profile.min_fps))
-        # The resolution floor is a pixel count (as ClinicalProfile defines it and the
-        # adaptation steers to it), so it does not depend on the aspect ratio.
-        & (min_px >= int(profile.min_width) * int(profile.min_height))
+    scores = score_windows(
+        profile,
+        frames=count,
+        frame_delay_ms=max_delay,
+        fps=fps,
+        min_pixels=min_px,
+        frozen=frozen,
+        covered_us=spans.covered_us,
+        capacity_kbps=np.where(has_int, out["capacity_kbps"], np.nan),
     )
 
     out["frames"] = count.astype(np.int64)
@@ -521,36 +522,71 @@ def _window_table(
     out["quality"] = quality
     out["frozen"] = frozen
     out["frozen_s"] = frozen_us / 1e6
-    out["usable"] = usable
-    return out, shown, f_ms
+    for name in ("late", "low_fps", "low_resolution", "no_video"):
+        out[name] = scores.has(name)
+    out["excluded"] = np.asarray(scores.excluded)
+    out["usable"] = scores.usable
+    return out, scores, shown, f_ms
 
 
-def _check_profile(profile: ProfileLike) -> None:
-    for attr in ("max_frame_delay_ms", "min_fps", "min_width", "min_height", "availability"):
-        if not hasattr(profile, attr):
-            raise InputError(f"profile: missing attribute {attr!r}")
-        check_float(f"profile.{attr}", getattr(profile, attr), min_value=0.0)
-    check_float("profile.availability", profile.availability, min_value=0.0, max_value=1.0)
-
-
-def timeseries(frames: FrameLog, intervals: IntervalLog, profile: ProfileLike) -> pd.DataFrame:
-    """One row per one-second window of the session, columns :data:`TIMESERIES_COLUMNS`.
-
-    The session runs from 0 to the end of the interval log (or, with no intervals, to just
-    after the last rendered frame); the last window may be shorter than a second. Network
-    columns summarise the intervals starting in the window; viewer columns summarise the
-    frames rendered in it (see ``docs/metrics.md``). Never NaN.
-    """
-    _check_profile(profile)
+def _session_end_us(frames: FrameLog, intervals: IntervalLog, duration_s: float | None) -> int:
+    if duration_s is not None:
+        d = check_float("duration_s", duration_s, min_value=0.0, max_value=1e9)
+        return round(d * 1e6)
     end_us = intervals.end_us
     if end_us == 0:
         rendered = frames.render_us[frames.render_us >= 0]
         end_us = int(rendered.max()) + 1 if rendered.size else 0
-    table, _, _ = _window_table(frames, intervals, profile, end_us)
+    return end_us
+
+
+def timeseries(
+    frames: FrameLog,
+    intervals: IntervalLog,
+    profile: ProfileLike,
+    *,
+    duration_s: float | None = None,
+) -> pd.DataFrame:
+    """One row per one-second window of the session, columns :data:`TIMESERIES_COLUMNS`.
+
+    The session is ``[0, duration_s)`` (default: to the end of the interval log or, with
+    no intervals, to just after the last rendered frame). A partial last window is judged
+    on the session's last second and weighs ``covered_s`` (``mediaopt.sla``). Network
+    columns summarise the intervals starting in the window; viewer columns the frames
+    rendered in it; ``frozen``, ``late``, ``low_fps``, ``low_resolution`` and
+    ``no_video`` are the window's reasons, ``excluded`` whether the link was below the
+    profile's capacity floor and ``usable`` whether it had no reason (see
+    ``docs/metrics.md``). Never NaN.
+    """
+    check_profile(profile)
+    end_us = _session_end_us(frames, intervals, duration_s)
+    table, _, _, _ = _window_table(frames, intervals, profile, end_us)
+    return timeseries_frame(table)
+
+
+def timeseries_frame(table: dict[str, npt.NDArray[Any]]) -> pd.DataFrame:
+    """The DataFrame of a window table (the arrays :func:`evaluate` returns)."""
     import pandas as pd  # heavy: loaded when a table is asked for
 
     df: pd.DataFrame = pd.DataFrame({c: table[c] for c in TIMESERIES_COLUMNS})
     return df
+
+
+def window_scores(
+    frames: FrameLog,
+    intervals: IntervalLog,
+    profile: ProfileLike,
+    *,
+    duration_s: float | None = None,
+) -> WindowScores:
+    """The session's windows as scored by :func:`mediaopt.sla.score_windows`.
+
+    The same windows, verdicts and session end as :func:`timeseries`.
+    """
+    check_profile(profile)
+    end_us = _session_end_us(frames, intervals, duration_s)
+    _, scores, _, _ = _window_table(frames, intervals, profile, end_us)
+    return scores
 
 
 def _undecodable(frames: FrameLog, shown: _Shown, end_us: int) -> float:
@@ -568,18 +604,19 @@ def _ratio(num: float, den: float) -> float:
     return min(max(num / den, 0.0), 1.0) if den > 0 else 0.0
 
 
-def session_metrics(
+def evaluate(
     frames: FrameLog, intervals: IntervalLog, profile: ProfileLike, duration_s: float
-) -> dict[str, float]:
-    """Compute the session metrics of DESIGN.md over [0, ``duration_s``): :data:`METRIC_NAMES`.
+) -> tuple[dict[str, float], dict[str, npt.NDArray[Any]], WindowScores]:
+    """Session metrics, the per-window table and the window scores, from one computation.
 
-    Every value is a finite float (``tier_met`` is 1.0 or 0.0); definitions, including the
-    values for sessions with no rendered frame, are in ``docs/metrics.md``.
+    Returns ``(metrics, table, scores)``: :func:`session_metrics`'s dict, the columns of
+    :func:`timeseries` as arrays, and the :class:`mediaopt.sla.WindowScores` they share,
+    so that ``usable_ratio`` and the time series agree by construction.
     """
     duration_s = check_float("duration_s", duration_s, min_value=0.0, max_value=1e9)
-    _check_profile(profile)
+    check_profile(profile)
     end_us = round(duration_s * 1e6)
-    table, shown, freeze_ms = _window_table(frames, intervals, profile, end_us)
+    table, scores, shown, freeze_ms = _window_table(frames, intervals, profile, end_us)
 
     keep = intervals.t_us < end_us
     capacity_kbps = float(np.mean(intervals.capacity_bps[keep])) / 1e3 if keep.any() else 0.0
@@ -602,10 +639,9 @@ def session_metrics(
         p50 = p95 = p99 = duration_s * 1e3
         height_mean = quality_mean = 0.0
     freeze_s = float(freeze_ms.sum()) / 1e3
-    usable = table["usable"]
-    usable_ratio = float(np.mean(usable)) if usable.size else 0.0
+    summary = scores.summary()
 
-    out = {
+    metrics = {
         "duration_s": duration_s,
         "capacity_kbps": capacity_kbps,
         "sent_kbps": sent_kbps,
@@ -622,7 +658,21 @@ def session_metrics(
         "fps_mean": n_shown / duration_s if duration_s > 0 else 0.0,
         "height_mean": height_mean,
         "quality_mean": quality_mean,
-        "usable_ratio": usable_ratio,
-        "tier_met": 1.0 if usable.size and usable_ratio >= float(profile.availability) else 0.0,
+        "usable_ratio": summary.availability,
+        "tier_met": 1.0 if summary.tier_met(float(profile.availability)) else 0.0,
     }
-    return out
+    return metrics, table, scores
+
+
+def session_metrics(
+    frames: FrameLog, intervals: IntervalLog, profile: ProfileLike, duration_s: float
+) -> dict[str, float]:
+    """Compute the session metrics of DESIGN.md over [0, ``duration_s``): :data:`METRIC_NAMES`.
+
+    Every value is a finite float (``tier_met`` is 1.0 or 0.0); definitions, including the
+    values for sessions with no rendered frame, are in ``docs/metrics.md``. ``usable_ratio``
+    and ``tier_met`` come from :mod:`mediaopt.sla`: usable time over counted time (windows
+    weighted by the time they cover, excluded windows left out).
+    """
+    metrics, _, _ = evaluate(frames, intervals, profile, duration_s)
+    return metrics
