@@ -144,7 +144,8 @@ def trace_file(folder: Path, name: str, kbps: float = 800.0) -> Path:
 
 
 def one_line_error(capsys, needle):
-    err = capsys.readouterr().err.strip().splitlines()
+    # "wrote FILES" is information, not part of the error
+    err = [ln for ln in capsys.readouterr().err.strip().splitlines() if not ln.startswith("wrote ")]
     assert len(err) == 1, err
     assert err[0].startswith("mediaopt replay: error:")
     assert needle in err[0]
@@ -246,7 +247,9 @@ def test_bad_trace_file_and_empty_folder(fake, tmp_path, capsys):
     bad = tmp_path / "bad.log"
     bad.write_text("not a trace")
     assert main(["replay", str(bad)]) == 2
-    one_line_error(capsys, "bad.log: not a readable trace (unrecognised trace format)")
+    one_line_error(
+        capsys, "1 of 1 session failed: " + f"{bad} x consult: not a readable trace (unrecognised"
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "LICENSE").write_text("MIT")
@@ -255,15 +258,30 @@ def test_bad_trace_file_and_empty_folder(fake, tmp_path, capsys):
     assert fake.calls == []
 
 
-def test_failure_midway_leaves_no_files(monkeypatch, tmp_path, capsys):
+def test_failure_midway_keeps_the_good_sessions(monkeypatch, tmp_path, capsys):
+    # issue 13: session 2 failing no longer loses session 1 (nor exits 1 with a traceback)
     backend = FakeBackend(fail_on="weak-300")
     monkeypatch.setattr(cli_replay, "_backend", lambda: backend)
-    out = tmp_path / "r.json"
-    report = tmp_path / "r.html"
-    code = main(["replay", "--bundled", "--json", str(out), "--report", str(report)])
-    assert code == 2
-    assert "zero capacity everywhere" in capsys.readouterr().err
-    assert list(tmp_path.iterdir()) == []
+    out, csv, report = tmp_path / "r.json", tmp_path / "r.csv", tmp_path / "r.html"
+    args = ["replay", "--bundled", "--json", str(out), "--csv", str(csv), "--report", str(report)]
+    assert main(args) == 2
+    captured = capsys.readouterr()
+    err = [ln for ln in captured.err.splitlines() if ln.startswith("mediaopt replay: error:")]
+    assert err == [
+        "mediaopt replay: error: 1 of 2 sessions failed: weak-300 x consult: "
+        "trace weak-300: zero capacity everywhere"
+    ]
+    assert "consult: FAILED: trace weak-300: zero capacity everywhere" in captured.out
+    rows = json.loads(out.read_text())["results"]
+    assert [(r["trace"], "error" in r) for r in rows] == [("const-1000", False), ("weak-300", True)]
+    assert rows[1]["error"] == "trace weak-300: zero capacity everywhere"
+    table = pd.read_csv(csv)
+    assert "error" in table.columns
+    assert table["error"].isna().tolist() == [True, False]
+    page = report.read_text()
+    assert "failed: trace weak-300: zero capacity everywhere" in page
+    assert page.count("data:image/png;base64,") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.csv", "r.html", "r.json"]
 
 
 def test_output_is_a_folder(fake, tmp_path, capsys):
@@ -320,7 +338,9 @@ def test_end_to_end_errors(tmp_path, capsys):
     bad.write_text("not a trace\n")
     out = tmp_path / "r.json"
     assert main(["replay", str(bad), "--json", str(out)]) == 2
-    one_line_error(capsys, "garbage.down: not a readable trace")
+    one_line_error(capsys, "garbage.down x consult: not a readable trace")
+    assert json.loads(out.read_text())["results"][0]["error"].startswith("not a readable trace")
+    out.unlink()
     assert main(["replay", "constant-1mbps", "--policy", "nope", "--json", str(out)]) == 2
     one_line_error(capsys, "--policy nope")
     missing = tmp_path / "nothere.toml"

@@ -306,3 +306,38 @@ def check_nondecreasing(name, arr):
             i = int(np.argmax(d < 0)) + 1
     if i > 0:
         raise InputError(f"{name}: not non-decreasing at index {i} ({arr[i - 1]} -> {arr[i]})")
+
+
+# clip_repr: everything from here on (kept at the end of the file, one block)
+import reprlib
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel = 3
+_SHORT.maxstring = 60
+_SHORT.maxother = 60
+
+
+def clip_repr(value, Py_ssize_t limit=120):
+    """``repr(value)`` cut to at most ``limit`` characters, for error messages.
+
+    Safe on hostile input: a long string or bytes value is cut before it is quoted (so a
+    gigabyte line costs ``limit`` characters, not a gigabyte), and an integer too long for
+    Python's decimal conversion limit is described by its size instead of raising.
+    """
+    cdef str text
+    if limit < 8:
+        limit = 8
+    if isinstance(value, (str, bytes, bytearray)):
+        text = repr(value[: limit + 1])
+    elif isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * limit:
+        # more digits than could be shown; converting them may even raise (PEP 651 limits)
+        text = f"<an integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    else:
+        try:
+            # containers: reprlib shows the first few items, whatever the size or depth
+            text = _SHORT.repr(value) if isinstance(value, (list, tuple, dict, set)) else repr(value)
+        except Exception:
+            text = f"<unprintable {type(value).__name__}>"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text

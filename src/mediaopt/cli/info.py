@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from mediaopt._version import __version__
+from mediaopt.cli.common import echo
 from mediaopt.core import core_info
 
 
@@ -21,14 +22,14 @@ def run(args: argparse.Namespace) -> int:
     """Print the version and the core's build description."""
     info = core_info()
     if args.json:
-        print(json.dumps({"version": __version__, **info}, indent=2, sort_keys=True))
+        echo(json.dumps({"version": __version__, **info}, indent=2, sort_keys=True))
         return 0
     flavour = "debug" if info["debug"] else "release"
-    print(f"mediaopt {__version__}")
-    print(
+    echo(f"mediaopt {__version__}")
+    echo(
         f"core: {'compiled' if info['compiled'] else 'NOT compiled'} ({flavour} build, "
         f"Cython {info['cython_version']}, line tracing {'on' if info['linetrace'] else 'off'})"
     )
     for name, path in info["modules"].items():
-        print(f"  {name:<16} {path}")
+        echo(f"  {name:<16} {path}")
     return 0

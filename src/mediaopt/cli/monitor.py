@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from mediaopt.cli.common import UsageError
+from mediaopt import traces
+from mediaopt.cli.common import UsageError, output, write_outputs
 from mediaopt.monitor.fleet import Fleet
-from mediaopt.monitor.recorder import record_file
+from mediaopt.monitor.recorder import read_stats_jsonl, record
 
 service: ModuleType | None
 try:
@@ -60,7 +62,9 @@ def register(sub: Any) -> None:
         "the trace has capacity, loss and delay per second (docs/monitor.md).",
     )
     r.add_argument("stats", metavar="STATS.jsonl")
-    r.add_argument("--out", required=True, metavar="TRACE.csv")
+    r.add_argument(
+        "--out", required=True, metavar="TRACE.csv", help="trace CSV to write (- for stdout)"
+    )
     r.add_argument("--name", help="trace name (default: the stats file's stem)")
     r.set_defaults(func=run_record)
 
@@ -100,9 +104,12 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def run_record(args: argparse.Namespace) -> int:
     """Write the trace of a recorded call."""
-    trace = record_file(args.stats, args.out, name=args.name)
+    out = output("--out", args.out)
+    path = Path(args.stats)
+    trace = record(read_stats_jsonl(path), name=args.name or path.stem)
+    written = write_outputs([(out, traces.csv_text(trace))])
     print(
-        f"mediaopt monitor record: wrote {args.out} ({trace.duration_s:g} s, "
+        f"mediaopt monitor record: wrote {', '.join(written)} ({trace.duration_s:g} s, "
         f"mean {trace.mean_kbps:.0f} kbit/s)",
         file=sys.stderr,
     )

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from mediaopt import policies
+from mediaopt.cli.common import echo
 
 
 def register(sub: Any) -> None:
@@ -29,7 +30,7 @@ def run_ls(args: argparse.Namespace) -> int:
     rows = [policies.load(name) for name in policies.names()]
     width = max(len(p.name) for p in rows)
     for p in rows:
-        print(
+        echo(
             f"{p.name:<{width}}  {p.profile.tier:<8}  {p.adaptation.degradation:<19}  "
             f"{p.description}"
         )
@@ -38,7 +39,7 @@ def run_ls(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     """Print the named policy, every field resolved, as TOML."""
-    print(policies.load(args.name).to_toml(), end="")
+    echo(policies.load(args.name).to_toml(), end="")
     return 0
 
 
@@ -53,10 +54,10 @@ def run_diff(args: argparse.Namespace) -> int:
     a, b = policies.load(args.a), policies.load(args.b)
     rows = policies.diff(a, b)
     if not rows:
-        print(f"{a.name} and {b.name} are the same policy")
+        echo(f"{a.name} and {b.name} are the same policy")
         return 0
     width = max(len(k) for k, _, _ in rows)
-    print(f"{'field':<{width}}  {a.name}  ->  {b.name}")
+    echo(f"{'field':<{width}}  {a.name}  ->  {b.name}")
     for key, va, vb in rows:
-        print(f"{key:<{width}}  {_show(va)}  ->  {_show(vb)}")
+        echo(f"{key:<{width}}  {_show(va)}  ->  {_show(vb)}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from mediaopt.cli.common import UsageError
+from mediaopt.cli.common import UsageError, echo, output, write_outputs
 from mediaopt.media import profiles
 
 #: Named grids: (resolutions, bitrates in bps, frame rates, seconds).
@@ -52,7 +52,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("source", help="synthetic content kind or video file")
     p.add_argument("--codec", default="h264", help="h264 (default), vp8, vp9 or av1")
-    p.add_argument("--out", required=True, help="profile JSON to write")
+    p.add_argument("--out", required=True, help="profile JSON to write (- for standard output)")
     p.add_argument("--grid", choices=sorted(GRIDS), default="default", help="named grid")
     p.add_argument("--resolutions", help="override: comma list such as 320x180,640x360")
     p.add_argument("--bitrates", help="override: comma list such as 150k,300k,1.2m")
@@ -68,6 +68,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Measure the profile and write it."""
+    out = output("--out", args.out)  # checked before minutes of encoding
     res_s, rate_s, fps_s, secs = GRIDS[args.grid]
     resolutions = [_parse_res(r) for r in (args.resolutions or res_s).split(",") if r]
     rates = [_parse_rate(r) for r in (args.bitrates or rate_s).split(",") if r]
@@ -80,12 +81,11 @@ def run(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, pt: profiles.ProfilePoint) -> None:
         if args.quiet:
             return
-        print(
+        echo(
             f"[{done}/{total}] {pt.width}x{pt.height}@{pt.fps:g} "
             f"target {pt.target_bps / 1000:.0f} kbps: {pt.bitrate_bps / 1000:.0f} kbps, "
             f"PSNR {pt.psnr_db:.2f} dB, SSIM {pt.ssim:.4f}, {pt.encode_fps:.0f} fps",
             file=sys.stderr,
-            flush=True,
         )
 
     prof = profiles.measure(
@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         measure_every=args.measure_every,
         progress=progress,
     )
-    prof.save(args.out)
+    write_outputs([(out, prof.to_json())])
     if not args.quiet:
-        print(f"wrote {args.out} ({len(prof.points)} points)", file=sys.stderr)
+        echo(f"wrote {out} ({len(prof.points)} points)", file=sys.stderr)
     return 0

@@ -3,9 +3,15 @@
 ``mediaopt replay TRACE... --policy NAME|FILE [--policy ...]`` replays every policy over
 every trace (a file, a folder of traces, or the name of a bundled synthetic trace;
 ``--bundled`` adds all bundled traces), prints a results table per trace and optionally
-writes JSON, CSV and an HTML report. Everything is checked before the first replay, files
-are written atomically once all replays are done, and a problem the user can fix exits
-with status 2 and one line on stderr.
+writes JSON, CSV and an HTML report (``-`` for standard output).
+
+Options, output paths and the names of traces and policies are checked before the first
+replay (a typo exits with status 2 and one line, nothing replayed). A session that fails
+(a trace or policy file that cannot be read, an error in the replay) becomes a failed row
+with its one-line reason, in the tables and in every output; the other sessions run and
+their results are written; a summary of the failures goes to stderr and the exit status
+is 2. The output files are written together once every session is done, all or nothing:
+an interrupt (SIGINT, SIGTERM) before then leaves none of them, and says so.
 """
 
 from __future__ import annotations
@@ -14,22 +20,32 @@ import argparse
 import hashlib
 import json
 import math
-import os
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mediaopt import _atomic, policies, traces
+import pandas as pd
+
+from mediaopt import policies, traces
 from mediaopt._validate import check_float, check_int
 from mediaopt._version import __version__
-from mediaopt.cli.common import UsageError
+from mediaopt.cli.common import (
+    Output,
+    Terminated,
+    UsageError,
+    check_distinct,
+    echo,
+    output,
+    write_outputs,
+)
 from mediaopt.core import core_info
+from mediaopt.errors import clip_repr
 from mediaopt.media import content, encoders, profiles
 from mediaopt.replay import fidelity, replay
-from mediaopt.report.replay import format_table, results_frame, write_report
+from mediaopt.report.replay import format_table, render_html, results_frame
 from mediaopt.study.inputs import trace_sha256
 
 #: Files in a trace folder that are documentation, not traces (licences, READMEs).
@@ -59,9 +75,13 @@ def register(sub: Any) -> None:
         help=f"built-in policy name or policy TOML file; repeatable (default: {DEFAULT_POLICY})",
     )
     p.add_argument("--bundled", action="store_true", help="add every bundled synthetic trace")
-    p.add_argument("--json", metavar="OUT", help="write all results as JSON")
-    p.add_argument("--csv", metavar="OUT", help="write the session metrics table as CSV")
-    p.add_argument("--report", metavar="OUT.html", help="write a self-contained HTML report")
+    p.add_argument("--json", metavar="OUT", help="write all results as JSON (- for stdout)")
+    p.add_argument(
+        "--csv", metavar="OUT", help="write the session metrics table as CSV (- for stdout)"
+    )
+    p.add_argument(
+        "--report", metavar="OUT.html", help="write a self-contained HTML report (- for stdout)"
+    )
     p.add_argument("--seed", default="0", help="random seed (default 0)")
     p.add_argument(
         "--duration-s",
@@ -177,10 +197,66 @@ def _folder_files(folder: Path) -> list[Path]:
     return files
 
 
+@dataclass(frozen=True)
+class FailedSession:
+    """A session that could not be replayed: its row in the tables and in every output.
+
+    It has the fields the tables and files read from a result (``trace_name``,
+    ``policy_name``, ``seed``, empty ``metrics``) plus ``error``, the one-line reason.
+    """
+
+    trace_name: str
+    policy_name: str
+    seed: int
+    error: str
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def timeseries(self) -> Any:
+        """No time series: the session did not run (an empty frame)."""
+        return pd.DataFrame()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Return the JSON row: trace, policy, seed, the error and no metrics."""
+        return {
+            "trace": self.trace_name,
+            "policy": self.policy_name,
+            "seed": int(self.seed),
+            "error": self.error,
+            "metrics": {},
+        }
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A trace or policy named on the command line that could not be loaded."""
+
+    label: str  #: how the failed rows name it
+    reason: str  #: one line
+
+    @property
+    def name(self) -> str:
+        """The label, under the name results and provenance read."""
+        return self.label
+
+
+def _one_line(exc: BaseException) -> str:
+    """The reason a session failed, on one line and at most a few hundred characters."""
+    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    text = " ".join(str(msg).split()) or type(exc).__name__
+    if not isinstance(exc, (ValueError, UsageError, OSError, KeyError)):
+        # not a problem with the input: say what broke (a core error, a bug)
+        text = f"{type(exc).__name__}: {text}"
+    return text if len(text) <= 300 else clip_repr(text, 300)
+
+
 def _resolve_traces(specs: Sequence[str], bundled: bool, be: _Backend) -> list[Any]:
     """Load every trace named on the command line, in order, without duplicates.
 
-    Everything is loaded up front, so a bad trace stops the command before any replay.
+    A name that is neither a file, a folder nor a bundled trace (a typo) or a folder
+    without traces raises ``UsageError`` before anything runs. A file that exists but
+    cannot be loaded is returned as an :class:`_Unreadable` (its sessions fail; the rest
+    run).
     """
     out: dict[str, Any] = {}
     bundled_traces: dict[str, Any] | None = None
@@ -192,14 +268,14 @@ def _resolve_traces(specs: Sequence[str], bundled: bool, be: _Backend) -> list[A
         try:
             out[key] = be.load_trace(str(path))
         except (ValueError, OSError) as exc:
-            raise UsageError(f"{path}: not a readable trace ({exc})") from None
+            out[key] = _Unreadable(str(path), f"not a readable trace ({_one_line(exc)})")
 
     for spec in specs:
         path = Path(spec)
         if path.is_dir():
             for f in _folder_files(path):
                 load_file(f)
-        elif path.is_file():
+        elif path.exists():
             load_file(path)
         else:
             if bundled_traces is None:
@@ -220,18 +296,23 @@ def _resolve_traces(specs: Sequence[str], bundled: bool, be: _Backend) -> list[A
     return list(out.values())
 
 
-def _check_output(flag: str, path: str | None) -> None:
-    """Fail before any replay if an output could not be written at the end."""
-    if path is None:
-        return
-    p = Path(path)
-    if p.is_dir():
-        raise UsageError(f"{flag} {path}: is a folder")
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"{flag} {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"{flag} {path}: folder {parent} is not writable")
+def _resolve_policies(specs: Sequence[str], be: _Backend) -> list[Any]:
+    """Load every ``--policy``: an unknown name or a missing file is a ``UsageError``.
+
+    A policy file that exists but cannot be used (bad TOML, a bad value) is returned as
+    an :class:`_Unreadable`: its sessions fail, the others run.
+    """
+    chosen: list[Any] = []
+    for spec in specs:
+        try:
+            chosen.append(be.load_policy(spec))
+        except (KeyError, ValueError, OSError) as exc:
+            if not Path(spec).is_file():
+                msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
+                raise UsageError(f"--policy {spec}: {msg or _one_line(exc)}") from None
+            reason = _one_line(exc).removeprefix(f"{spec}: ")  # the row names the file
+            chosen.append(_Unreadable(spec, f"not a usable policy ({reason})"))
+    return chosen
 
 
 def results_json(
@@ -361,10 +442,86 @@ def results_csv(results: Sequence[Any], provenance: dict[str, Any] | None = None
     return text
 
 
+def _outputs(args: argparse.Namespace) -> dict[str, Output]:
+    """Check every output option before any replay (one shared rule: cli.common)."""
+    outs = {
+        flag: output(flag, value)
+        for flag, value in (("--json", args.json), ("--csv", args.csv), ("--report", args.report))
+        if value is not None
+    }
+    check_distinct(list(outs.values()))
+    return outs
+
+
+def _replay_one(
+    be: _Backend,
+    trace: Any,
+    policy: Any,
+    options: dict[str, Any],
+    encode: dict[str, Any] | None,
+    fidelity_rows: list[dict[str, Any]],
+) -> Any:
+    """Run one session; return its result (raises whatever the replay raises)."""
+    if encode is None:
+        return be.replay(trace, policy, **options)
+    full = fidelity.replay_encoded(
+        trace,
+        policy,
+        encode["source"],
+        codec=encode["codec"],
+        scale=encode["scale"],
+        **options,
+    )
+    summary = full.summary()
+    fidelity_rows.append(
+        {
+            "trace": getattr(trace, "name", "?"),
+            "policy": getattr(policy, "name", "?"),
+            "source": encode["source"],
+            "codec": encode["codec"],
+            **{k: round(float(v), 6) if math.isfinite(v) else None for k, v in summary.items()},
+        }
+    )
+    echo(_fidelity_line(trace, policy, summary))
+    return full.result
+
+
+def _label(item: Any) -> str:
+    if isinstance(item, _Unreadable):
+        return item.label
+    return str(getattr(item, "name", "?"))
+
+
+def _failure_summary(failed: Sequence[FailedSession], total: int) -> list[str]:
+    """Lines for stderr: the count, then one line per cause (a file that failed once)."""
+    causes: dict[str, list[FailedSession]] = {}
+    for f in failed:
+        causes.setdefault(f.error, []).append(f)
+    lines = []
+    for reason, rows in causes.items():
+        trace_names = sorted({r.trace_name for r in rows})
+        policy_names = sorted({r.policy_name for r in rows})
+        if len(rows) == 1:
+            who = f"{rows[0].trace_name} x {rows[0].policy_name}"
+        elif len(trace_names) == 1:
+            who = f"{trace_names[0]} x {len(rows)} policies"
+        elif len(policy_names) == 1:
+            who = f"{len(rows)} traces x {policy_names[0]}"
+        else:
+            who = f"{len(rows)} sessions"
+        lines.append(f"{who}: {reason}")
+    head = f"{len(failed)} of {total} session{'s' if total != 1 else ''} failed"
+    if len(lines) == 1:
+        return [f"mediaopt replay: error: {head}: {lines[0]}"]
+    return [f"mediaopt replay: error: {head}:", *(f"  {line}" for line in lines)]
+
+
 def run(args: argparse.Namespace) -> int:
-    """Replay every policy over every trace; print tables; write the requested files."""
-    for flag, path in (("--json", args.json), ("--csv", args.csv), ("--report", args.report)):
-        _check_output(flag, path)
+    """Replay every policy over every trace; print tables; write the requested files.
+
+    Returns 0 when every session ran, 2 when any failed (their rows say why).
+    """
+    outs = _outputs(args)
     options = _options(args)
     if getattr(args, "content", None) is not None:
         try:
@@ -374,79 +531,109 @@ def run(args: argparse.Namespace) -> int:
     encode = _encode_options(args)
     fidelity_rows: list[dict[str, Any]] = []
     be = _backend()
-    policy_specs = args.policy or [DEFAULT_POLICY]
-    chosen_policies = []
-    for spec in policy_specs:
-        try:
-            chosen_policies.append(be.load_policy(spec))
-        except OSError as exc:
-            raise UsageError(f"--policy {spec}: {exc.strerror or exc}") from None
-        except (KeyError, ValueError) as exc:
-            # KeyError's str() adds quotes; show its message as written
-            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-            raise UsageError(f"--policy {spec}: {msg}") from None
+    chosen_policies = _resolve_policies(args.policy or [DEFAULT_POLICY], be)
     chosen_traces = _resolve_traces(args.traces, args.bundled, be)
+    # a table on stdout would corrupt a document written there
+    tables = not any(o.is_stdout for o in outs.values())
 
     total = len(chosen_traces) * len(chosen_policies)
+    try:
+        rows, failed = _run_sessions(
+            be, chosen_traces, chosen_policies, options, encode, fidelity_rows, args, tables
+        )
+    except (KeyboardInterrupt, Terminated) as exc:
+        if not outs:
+            raise
+        why = "no output file was written (outputs are all or nothing)"
+        raise type(exc)(why) from None
+
+    prov = replay_provenance(args, chosen_traces, chosen_policies, options)
+    _write_files(outs, rows, fidelity_rows, prov, quiet=args.quiet)
+    for line in _failure_summary(failed, total) if failed else ():
+        echo(line, file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _run_sessions(
+    be: _Backend,
+    chosen_traces: Sequence[Any],
+    chosen_policies: Sequence[Any],
+    options: dict[str, Any],
+    encode: dict[str, Any] | None,
+    fidelity_rows: list[dict[str, Any]],
+    args: argparse.Namespace,
+    tables: bool,
+) -> tuple[list[Any], list[FailedSession]]:
+    """Run every session in order; a failing one becomes a :class:`FailedSession` row."""
+    total = len(chosen_traces) * len(chosen_policies)
     show_progress = total > 1 and not args.quiet
-    results = []
+    rows: list[Any] = []  # every session in order: results and FailedSession rows
+    failed: list[FailedSession] = []
     done = 0
     started = time.perf_counter()
     for trace in chosen_traces:
-        per_trace = []
+        per_trace: list[Any] = []
         for policy in chosen_policies:
             done += 1
             if show_progress:
-                name = getattr(trace, "name", "?")
-                pname = getattr(policy, "name", str(policy))
                 elapsed = time.perf_counter() - started
-                print(
-                    f"[{done}/{total}] {name} x {pname} ({elapsed:.1f} s elapsed)",
+                echo(
+                    f"[{done}/{total}] {_label(trace)} x {_label(policy)} "
+                    f"({elapsed:.1f} s elapsed)",
                     file=sys.stderr,
-                    flush=True,
                 )
-            if encode is None:
-                res = be.replay(trace, policy, **options)
+            bad = trace if isinstance(trace, _Unreadable) else policy
+            if isinstance(bad, _Unreadable):
+                reason = bad.reason
             else:
-                full = fidelity.replay_encoded(
-                    trace,
-                    policy,
-                    encode["source"],
-                    codec=encode["codec"],
-                    scale=encode["scale"],
-                    **options,
-                )
-                res = full.result
-                summary = full.summary()
-                fidelity_rows.append(
-                    {
-                        "trace": getattr(trace, "name", "?"),
-                        "policy": getattr(policy, "name", "?"),
-                        "source": encode["source"],
-                        "codec": encode["codec"],
-                        **{
-                            k: round(float(v), 6) if math.isfinite(v) else None
-                            for k, v in summary.items()
-                        },
-                    }
-                )
-                print(_fidelity_line(trace, policy, summary), flush=True)
-            per_trace.append(res)
-        results.extend(per_trace)
-        print(format_table(per_trace), end="\n\n", flush=True)
+                try:
+                    per_trace.append(_replay_one(be, trace, policy, options, encode, fidelity_rows))
+                    continue
+                except Exception as exc:  # a failed session is a row; the run goes on
+                    reason = _one_line(exc)
+            row = FailedSession(_label(trace), _label(policy), options["seed"], reason)
+            per_trace.append(row)
+            failed.append(row)
+        rows.extend(per_trace)
+        if tables:
+            _print_trace_block(per_trace, trace)
+    return rows, failed
 
-    written = []
-    prov = replay_provenance(args, chosen_traces, chosen_policies, options)
-    if args.json:
-        _atomic.write_text(args.json, results_json(results, fidelity_rows, prov))
-        written.append(args.json)
-    if args.csv:
-        _atomic.write_text(args.csv, results_csv(results, prov))
-        written.append(args.csv)
-    if args.report:
-        write_report(args.report, results)
-        written.append(args.report)
-    if written and not args.quiet:
+
+def _print_trace_block(per_trace: Sequence[Any], trace: Any) -> None:
+    good = [r for r in per_trace if not isinstance(r, FailedSession)]
+    bad = [r for r in per_trace if isinstance(r, FailedSession)]
+    lines = [format_table(good)] if good else [f"trace {_label(trace)}"]
+    lines += [f"{r.policy_name}: FAILED: {r.error}" for r in bad]
+    echo("\n".join(lines), end="\n\n")
+
+
+def _write_files(
+    outs: dict[str, Output],
+    rows: Sequence[Any],
+    fidelity_rows: Sequence[dict[str, Any]],
+    provenance: dict[str, Any],
+    *,
+    quiet: bool,
+) -> None:
+    """Render every output, then write them all or nothing (and say where they went)."""
+    if not outs:
+        return
+    items: list[tuple[Output, str | bytes]] = []
+    done: list[Any] = []  # filled by the renames, so an interrupt after them is told apart
+    try:
+        if "--json" in outs:
+            items.append((outs["--json"], results_json(rows, fidelity_rows, provenance)))
+        if "--csv" in outs:
+            items.append((outs["--csv"], results_csv(rows, provenance)))
+        if "--report" in outs:
+            items.append((outs["--report"], render_html(rows)))
+        written = write_outputs(items, done)
+    except (KeyboardInterrupt, Terminated) as exc:
+        if done:
+            raise  # every file was already in place when the signal landed
+        why = "no output file was written (outputs are all or nothing)"
+        raise type(exc)(why) from None
+    if not quiet:
         # tell the operator where the files went (stderr: stdout stays the result tables)
-        print(f"wrote {', '.join(str(w) for w in written)}", file=sys.stderr, flush=True)
-    return 0
+        echo(f"wrote {', '.join(written)}", file=sys.stderr)

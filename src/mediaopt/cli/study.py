@@ -17,7 +17,7 @@ from typing import Any
 
 from mediaopt import traces
 from mediaopt._validate import check_float, check_int
-from mediaopt.cli.common import UsageError
+from mediaopt.cli.common import UsageError, echo, output
 from mediaopt.report.study import format_compare, format_sla, write_report
 from mediaopt.study import Study, default_workers, study
 
@@ -131,10 +131,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
         if not parent.is_dir():
             raise UsageError(f"--out {args.out}: folder {parent} does not exist")
     if args.report is not None:
-        rep = Path(args.report)
-        parent = rep.parent if str(rep.parent) else Path(".")
-        if rep.is_dir() or not parent.is_dir():
-            raise UsageError(f"--report {args.report}: not a file in an existing folder")
+        # the shared rule of every command's outputs (issue 13): a regular file we create
+        # or replace, never a link, device, FIFO, folder or read-only file
+        output("--report", args.report, allow_stdout=False)
 
 
 def _client(address: str, workers: int | None) -> tuple[Any, Any]:
@@ -198,9 +197,9 @@ def run(args: argparse.Namespace) -> int:
 def _finish(st: Study, args: argparse.Namespace) -> int:
     fleet = st.sla(by=("policy",))
     sites = st.sla(by=("policy", "group"))
-    print(format_sla(fleet, sites), flush=True)
+    echo(format_sla(fleet, sites))
     if args.baseline in set(st.sessions["policy"]) and st.sessions["policy"].nunique() > 1:
-        print("\n" + format_compare(st.compare(baseline=args.baseline)), flush=True)
+        echo("\n" + format_compare(st.compare(baseline=args.baseline)))
     written = []
     if args.out:
         st.save(args.out)

@@ -1,8 +1,14 @@
-"""``mediaopt traces``: list, summarise, plot, convert and regenerate traces."""
+"""``mediaopt traces``: list, summarise, plot, convert and regenerate traces.
+
+Outputs follow the shared rules of :mod:`mediaopt.cli.common` (``-`` for standard output,
+regular files only, written atomically); a file in a folder that is not a trace is
+reported and skipped by ``ls``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from pathlib import Path
@@ -11,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from mediaopt import traces
-from mediaopt._atomic import atomic_path
-from mediaopt.cli.common import UsageError
+from mediaopt.cli.common import Output, UsageError, echo, output, write_outputs
 
 #: Files in a trace folder that are never traces.
 _NOT_TRACES = {"license", "copying", "readme", "readme.md", "upstream-readme"}
@@ -32,13 +37,15 @@ def register(sub: Any) -> None:
     show = tsub.add_parser("show", help="summarise one trace (a file or a bundled name)")
     show.add_argument("trace", help="trace file, or the name of a bundled trace")
     show.add_argument("--format", choices=_formats(), help="force the input format")
-    show.add_argument("--plot", metavar="OUT.png", help="also plot the capacity to OUT.png")
+    show.add_argument(
+        "--plot", metavar="OUT.png", help="also plot the capacity to OUT.png (- for stdout)"
+    )
     show.add_argument("--json", action="store_true", help="print machine-readable JSON")
     show.set_defaults(func=run_show)
 
     conv = tsub.add_parser("convert", help="convert a trace (OUT .csv -> CSV, else Mahimahi)")
     conv.add_argument("input", help="trace file, or the name of a bundled trace")
-    conv.add_argument("output", help="file to write")
+    conv.add_argument("output", help="file to write (- for standard output)")
     conv.add_argument("--format", choices=_formats(), help="force the input format")
     conv.add_argument("--to", choices=("mahimahi", "csv"), help="force the output format")
     conv.set_defaults(func=run_convert)
@@ -85,49 +92,53 @@ def run_ls(args: argparse.Namespace) -> int:
             continue
         try:
             tr = traces.load(f)
-        except ValueError as exc:
-            print(f"skipped {f}: {exc}", file=sys.stderr)
+        except (ValueError, OSError) as exc:
+            echo(f"skipped {f}: {exc}", file=sys.stderr)
             continue
         row = _row(tr.stats(), tr.source)
         row["path"] = str(f.relative_to(folder))
         rows.append(row)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return 0
-    print(
-        f"{'trace':<48} {'format':<8} {'dur_s':>8} {'mean':>8} {'p10':>8} {'p90':>8} {'<300k':>6}"
-    )
+    echo(f"{'trace':<48} {'format':<8} {'dur_s':>8} {'mean':>8} {'p10':>8} {'p90':>8} {'<300k':>6}")
     for r in rows:
-        print(
+        echo(
             f"{r['path'][:48]:<48} {r['format']:<8} {r['duration_s']:>8.1f} "
             f"{r['mean_kbps']:>8.0f} {r['p10_kbps']:>8.0f} {r['p90_kbps']:>8.0f} "
             f"{100 * r['share_below_300kbps']:>5.1f}%"
         )
-    print(f"{len(rows)} traces (capacities in kbit/s)")
+    echo(f"{len(rows)} traces (capacities in kbit/s)")
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
-    """Print a summary of one trace and optionally plot it."""
+    """Print a summary of one trace and optionally plot it.
+
+    With ``--plot -`` the PNG goes to standard output and the summary to stderr.
+    """
+    plot = output("--plot", args.plot) if args.plot else None
     tr = _resolve(args.trace, args.format)
     row = _row(tr.stats(), tr.source)
     row["opportunities"] = int(tr.opportunities_us.size)
     row["p50_kbps"] = round(tr.percentile_kbps(50), 1)
     row["loss_column"] = tr.loss is not None
     row["delay_column"] = tr.delay_ms is not None
-    if args.plot:
-        _plot(tr, Path(args.plot))
+    summary_to = sys.stderr if plot is not None and plot.is_stdout else None
+    if plot is not None:
+        write_outputs([(plot, _plot(tr))])
         row["plot"] = args.plot
     if args.json:
-        print(json.dumps(row, indent=2))
+        echo(json.dumps(row, indent=2), file=summary_to)
         return 0
     width = max(len(k) for k in row)
     for k, v in row.items():
-        print(f"{k:<{width}}  {v}")
+        echo(f"{k:<{width}}  {v}", file=summary_to)
     return 0
 
 
-def _plot(tr: Any, out: Path) -> None:
+def _plot(tr: Any) -> bytes:
+    """Return a PNG of the trace's capacity over one period."""
     # matplotlib: heavy, loaded only when a plot is asked for (Agg canvas, no pyplot state)
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -147,20 +158,25 @@ def _plot(tr: Any, out: Path) -> None:
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    with atomic_path(out) as tmp:
-        fig.savefig(tmp, format="png")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
 
 
 def run_convert(args: argparse.Namespace) -> int:
-    """Convert one trace to Mahimahi or CSV."""
+    """Convert one trace to Mahimahi or CSV (``-``: to standard output, Mahimahi unless --to)."""
+    out: Output = output("output", args.output)
     tr = _resolve(args.input, args.format)
-    traces.save(tr, args.output, format=args.to)
-    print(f"wrote {args.output} ({tr.stats().mean_kbps:.0f} kbit/s, {tr.duration_s:g} s)")
+    fmt = args.to or ("csv" if out.path is not None and out.path.suffix.lower() == ".csv" else "")
+    text = traces.csv_text(tr) if fmt == "csv" else traces.mahimahi_text(tr)
+    write_outputs([(out, text)])
+    note = f"wrote {out} ({tr.stats().mean_kbps:.0f} kbit/s, {tr.duration_s:g} s)"
+    echo(note, file=sys.stderr if out.is_stdout else None)
     return 0
 
 
 def run_bundle(args: argparse.Namespace) -> int:
     """Regenerate the bundled synthetic traces (deterministic, seeded)."""
     for p in traces.write_bundled(args.folder):
-        print(f"wrote {p}")
+        echo(f"wrote {p}")
     return 0

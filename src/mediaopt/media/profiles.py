@@ -38,14 +38,56 @@ from typing import Any
 import numpy as np
 
 from mediaopt import _atomic
-from mediaopt._validate import check_float, check_int
-from mediaopt.errors import InputError
+from mediaopt._validate import check_float, check_int, parse_json, read_text_file
+from mediaopt.errors import InputError, clip_repr
 from mediaopt.media import content, quality
 from mediaopt.media.encoders import Decoder, Encoder, check_codec, check_size
 from mediaopt.media.quality import MAX_PSNR_DB
 
 #: Format version written into every profile file.
 PROFILE_FORMAT = 1
+#: Largest profile file read, in bytes (the bundled ones are under 10 KB).
+MAX_PROFILE_BYTES = 16 << 20
+#: Most grid points in a profile.
+MAX_PROFILE_POINTS = 100_000
+#: Deepest JSON nesting in a profile file (a profile nests 3 deep).
+MAX_PROFILE_NESTING = 8
+
+#: Type and closed range of every number in a profile file: (int or float, low, high).
+POINT_RANGES: dict[str, tuple[type, float, float]] = {
+    "width": (int, 1, 16_384),
+    "height": (int, 1, 16_384),
+    "fps": (float, 0.1, 1000.0),
+    "target_bps": (int, 0, 10**11),
+    "bitrate_bps": (float, 0.0, 1e11),
+    "psnr_db": (float, 0.0, MAX_PSNR_DB),
+    "ssim": (float, -1.0, 1.0),
+    "encode_fps": (float, 0.0, 1e9),
+    "frames": (int, 0, 10**9),
+    "keyframe_bytes": (int, 0, 2**40),
+    "delta_bytes_mean": (float, 0.0, 2.0**40),
+}
+_HEADER_RANGES: dict[str, tuple[type, float, float]] = {
+    "seconds": (float, 0.0, 86_400.0),
+    "seed": (int, 0, 2**64 - 1),
+    "display_width": (int, 0, 16_384),
+    "display_height": (int, 0, 16_384),
+}
+_DISPLAY_KEYS = ("display_width", "display_height")
+
+
+def _profile_number(key: str, value: Any) -> Any:
+    kind, lo, hi = POINT_RANGES.get(key.rpartition(".")[2]) or _HEADER_RANGES[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"profile: {key} must be a number, got {clip_repr(value)}")
+    if not lo <= value <= hi:  # (NaN fails this comparison too)
+        raise InputError(f"profile: {key} {clip_repr(value)} is outside [{lo:g}, {hi:g}]")
+    if kind is int:
+        if isinstance(value, float) and not value.is_integer():
+            raise InputError(f"profile: {key} must be an integer, got {clip_repr(value)}")
+        return int(value)
+    return float(value)
+
 
 __all__ = [
     "ContentProfile",
@@ -341,22 +383,36 @@ class ContentProfile:
 
     @classmethod
     def from_json_dict(cls, data: dict[str, Any]) -> ContentProfile:
-        """Build a profile from :meth:`to_json_dict` output; unknown or missing keys raise."""
+        """Build a profile from :meth:`to_json_dict` output; unknown or missing keys raise.
+
+        Every value is checked for its type and range (:data:`POINT_RANGES`), so a profile
+        that loads can be predicted from without a division by zero or an overflow.
+        """
         if not isinstance(data, dict):
             raise InputError("profile: expected a JSON object")
         fmt = data.get("format")
-        if fmt != PROFILE_FORMAT:
-            raise InputError(f"profile: unsupported format {fmt!r} (expected {PROFILE_FORMAT})")
+        if fmt != PROFILE_FORMAT or isinstance(fmt, bool):
+            raise InputError(
+                f"profile: unsupported format {clip_repr(fmt)} (expected {PROFILE_FORMAT})"
+            )
         known = {"format", "source", "codec", "seconds", "seed", "display_width", "display_height"}
         extra = set(data) - known - {"points"}
         if extra:
-            raise InputError(f"profile: unknown key(s) {', '.join(sorted(extra))}")
+            raise InputError(f"profile: unknown key(s) {clip_repr(', '.join(sorted(extra)))}")
         missing = {"source", "codec"} - set(data)
         if missing:
             raise InputError(f"profile: missing key(s) {', '.join(sorted(missing))}")
+        for key in ("source", "codec"):
+            if not isinstance(data[key], str):
+                raise InputError(f"profile: {key} must be a string, got {clip_repr(data[key])}")
         raw_points = data.get("points")
         if not isinstance(raw_points, list):
             raise InputError("profile: 'points' must be a list")
+        if len(raw_points) > MAX_PROFILE_POINTS:
+            raise InputError(
+                f"profile: {len(raw_points)} points, more than the {MAX_PROFILE_POINTS} "
+                "accepted (MAX_PROFILE_POINTS)"
+            )
         point_fields = set(ProfilePoint.__dataclass_fields__)
         points = []
         for i, rp in enumerate(raw_points):
@@ -364,29 +420,19 @@ class ContentProfile:
                 raise InputError(
                     f"profile: point {i} must have exactly the keys {sorted(point_fields)}"
                 )
-            points.append(
-                ProfilePoint(
-                    width=int(rp["width"]),
-                    height=int(rp["height"]),
-                    fps=float(rp["fps"]),
-                    target_bps=int(rp["target_bps"]),
-                    bitrate_bps=float(rp["bitrate_bps"]),
-                    psnr_db=float(rp["psnr_db"]),
-                    ssim=float(rp["ssim"]),
-                    encode_fps=float(rp["encode_fps"]),
-                    frames=int(rp["frames"]),
-                    keyframe_bytes=int(rp["keyframe_bytes"]),
-                    delta_bytes_mean=float(rp["delta_bytes_mean"]),
-                )
-            )
+            values = {k: _profile_number(f"points[{i}].{k}", rp[k]) for k in POINT_RANGES}
+            points.append(ProfilePoint(**values))
+        header = {
+            k: _profile_number(k, data.get(k, 0)) for k in ("seconds", "seed", *_DISPLAY_KEYS)
+        }
         return cls(
-            source=str(data["source"]),
-            codec=str(data["codec"]),
+            source=data["source"],
+            codec=data["codec"],
             points=tuple(points),
-            seconds=float(data.get("seconds", 0.0)),
-            seed=int(data.get("seed", 0)),
-            display_width=int(data.get("display_width", 0)),
-            display_height=int(data.get("display_height", 0)),
+            seconds=header["seconds"],
+            seed=header["seed"],
+            display_width=header["display_width"],
+            display_height=header["display_height"],
         )
 
     def to_json(self) -> str:
@@ -399,13 +445,25 @@ class ContentProfile:
 
 
 def load(path: str | os.PathLike[str]) -> ContentProfile:
-    """Read a profile written by :meth:`ContentProfile.save`."""
+    """Read a profile written by :meth:`ContentProfile.save`.
+
+    The file is bounded (:data:`MAX_PROFILE_BYTES`, :data:`MAX_PROFILE_NESTING`) and every
+    problem is an ``InputError`` naming it; a missing file raises ``FileNotFoundError``.
+    """
     p = Path(path)
+    text = read_text_file(
+        p, max_bytes=MAX_PROFILE_BYTES, what="profile file", limit_name="MAX_PROFILE_BYTES"
+    )
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{p}: not a JSON profile ({exc})") from None
-    return ContentProfile.from_json_dict(data)
+        data = parse_json(
+            text, source=str(p), max_depth=MAX_PROFILE_NESTING, limit_name="MAX_PROFILE_NESTING"
+        )
+    except InputError as exc:
+        raise InputError(f"{exc} (not a JSON profile)") from None
+    try:
+        return ContentProfile.from_json_dict(data)
+    except InputError as exc:
+        raise InputError(f"{p}: {exc}") from None
 
 
 def _bundled_dir() -> Any:
@@ -426,7 +484,7 @@ def bundled(name: str) -> ContentProfile:
     if name not in names:
         raise InputError(f"name: no bundled profile {name!r}; have {', '.join(names) or 'none'}")
     text = _bundled_dir().joinpath(f"{name}.json").read_text(encoding="utf-8")
-    return ContentProfile.from_json_dict(json.loads(text))
+    return ContentProfile.from_json_dict(json.loads(text))  # shipped with the package
 
 
 def resolve(content: ContentProfile | str | os.PathLike[str]) -> ContentProfile:

@@ -22,7 +22,7 @@ import numpy as np
 
 from mediaopt import _atomic
 from mediaopt.bwe import GccConfig
-from mediaopt.errors import InputError
+from mediaopt.errors import InputError, clip_repr
 from mediaopt.media import profiles
 from mediaopt.policies.toml import dumps
 
@@ -63,6 +63,15 @@ LIBWEBRTC_START_CAPS: tuple[tuple[int, int], ...] = (
     (300_000, 320 * 240),
     (500_000, 640 * 480),
 )
+
+
+#: Every policy scalar fits the core's int64 (the core reads them as C integers and
+#: doubles; a larger one is refused when the policy is loaded, naming its key).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+#: Every entry of a policy table (ladder, balanced frame rates, start caps) is within
+#: [0, TABLE_MAX]: 2**31 - 1, so that a width times a height still fits int64.
+TABLE_MAX = 2**31 - 1
 
 
 class LadderLimits(NamedTuple):
@@ -175,6 +184,15 @@ def _fail(key: str, problem: str) -> InputError:
     return InputError(f"{key}: {problem}")
 
 
+def _check_int64(key: str, value: int | float) -> None:
+    """Refuse a number outside the int64 range before anything converts it."""
+    if isinstance(value, int):
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise _fail(key, f"{clip_repr(value)} is outside the int64 range")
+    elif math.isfinite(value) and not INT64_MIN <= value <= INT64_MAX:
+        raise _fail(key, f"{clip_repr(value)} is outside the int64 range")
+
+
 def _coerce_fields(obj: Any, prefix: str) -> None:
     """Check and normalise the scalar and table fields of a frozen dataclass in place."""
     for f in dataclasses.fields(obj):
@@ -186,19 +204,21 @@ def _coerce_fields(obj: Any, prefix: str) -> None:
                 raise _fail(key, f"expected true or false, got {value!r}")
         elif kind == "int":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise _fail(key, f"expected an integer, got {value!r}")
+                raise _fail(key, f"expected an integer, got {clip_repr(value)}")
+            _check_int64(key, value)
             if isinstance(value, float):
                 if not value.is_integer():
-                    raise _fail(key, f"expected an integer, got {value!r}")
+                    raise _fail(key, f"expected an integer, got {clip_repr(value)}")
                 object.__setattr__(obj, f.name, int(value))
         elif kind == "float":
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise _fail(key, f"expected a number, got {value!r}")
+                raise _fail(key, f"expected a number, got {clip_repr(value)}")
+            _check_int64(key, value)
             if not math.isfinite(value):
-                raise _fail(key, f"must be finite, got {value!r}")
+                raise _fail(key, f"must be finite, got {clip_repr(value)}")
             object.__setattr__(obj, f.name, float(value))
         elif kind == "str" and not isinstance(value, str):
-            raise _fail(key, f"expected a string, got {value!r}")
+            raise _fail(key, f"expected a string, got {clip_repr(value)}")
 
 
 def _check_range(key: str, value: float, lo: float | None = None, hi: float | None = None) -> None:
@@ -211,20 +231,26 @@ def _check_range(key: str, value: float, lo: float | None = None, hi: float | No
 def _rows(key: str, value: Any, width: int, kinds: tuple[type, ...]) -> tuple[tuple[Any, ...], ...]:
     """Normalise a list of fixed-width numeric rows (TOML array of arrays) to tuples."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise _fail(key, f"expected a list of {width}-item rows, got {value!r}")
+        raise _fail(key, f"expected a list of {width}-item rows, got {clip_repr(value)}")
+    if len(value) > 64:
+        raise _fail(key, f"at most 64 rows, got {len(value)}")
     out = []
     for i, row in enumerate(value):
         if isinstance(row, (str, bytes)) or not isinstance(row, (list, tuple)) or len(row) != width:
-            raise _fail(f"{key}[{i}]", f"expected {width} numbers, got {row!r}")
+            raise _fail(f"{key}[{i}]", f"expected {width} numbers, got {clip_repr(row)}")
         items: list[Any] = []
         for item, kind in zip(row, kinds, strict=True):
             if isinstance(item, bool) or not isinstance(item, (int, float)):
-                raise _fail(f"{key}[{i}]", f"expected numbers, got {row!r}")
-            if not math.isfinite(item) or item < 0:
-                raise _fail(f"{key}[{i}]", f"expected finite numbers >= 0, got {row!r}")
+                raise _fail(f"{key}[{i}]", f"expected numbers, got {clip_repr(row)}")
+            if not 0 <= item <= TABLE_MAX:
+                # (NaN fails this comparison too)
+                raise _fail(
+                    f"{key}[{i}]",
+                    f"expected finite numbers in [0, {TABLE_MAX}], got {clip_repr(row)}",
+                )
             if kind is int:
                 if isinstance(item, float) and not item.is_integer():
-                    raise _fail(f"{key}[{i}]", f"expected integers, got {row!r}")
+                    raise _fail(f"{key}[{i}]", f"expected integers, got {clip_repr(row)}")
                 items.append(int(item))
             else:
                 items.append(float(item))
@@ -483,6 +509,10 @@ class Policy:
             bad = sorted(set(table) - {f.name for f in dataclasses.fields(GccConfig)})
             if bad:
                 raise _fail(f"estimator.{bad[0]}", "unknown key")
+            for k, v in table.items():
+                # before the estimator sees it: a value past int64 names its key here
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    _check_int64(f"estimator.{k}", v)
             try:
                 kwargs["estimator"] = GccConfig.from_dict(table)
             except ValueError as exc:

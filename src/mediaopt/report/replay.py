@@ -86,12 +86,28 @@ def _by_trace(results: Iterable[ResultLike]) -> dict[str, list[ResultLike]]:
     return groups
 
 
+def _error(r: ResultLike) -> str | None:
+    """The reason a session failed, when ``r`` is a failed row (it has ``error``)."""
+    err = getattr(r, "error", None)
+    return None if err is None else str(err)
+
+
 def results_frame(results: Iterable[ResultLike]) -> pd.DataFrame:
-    """Return one row per result: ``trace``, ``policy``, ``seed`` and every metric."""
+    """Return one row per result: ``trace``, ``policy``, ``seed`` and every metric.
+
+    When any row is a failed session (it has an ``error``), a last ``error`` column holds
+    its reason (empty metrics); the other rows leave it empty.
+    """
     rows: list[dict[str, Any]] = []
     for r in results:
-        rows.append({"trace": r.trace_name, "policy": r.policy_name, "seed": r.seed, **r.metrics})
+        row = {"trace": r.trace_name, "policy": r.policy_name, "seed": r.seed, **r.metrics}
+        err = _error(r)
+        if err is not None:
+            row["error"] = err
+        rows.append(row)
     df: pd.DataFrame = pd.DataFrame(rows)
+    if "error" in df.columns:
+        df = df[[c for c in df.columns if c != "error"] + ["error"]]
     return df
 
 
@@ -181,6 +197,14 @@ def _html_table(group: Sequence[ResultLike]) -> str:
     body = []
     for r in group:
         cells = [f"<td>{html.escape(r.policy_name)}</td>"]
+        err = _error(r)
+        if err is not None:
+            cells.append(
+                f'<td class="no" colspan="{len(TABLE_COLUMNS)}" style="text-align:left">'
+                f"failed: {html.escape(err)}</td>"
+            )
+            body.append("<tr>" + "".join(cells) + "</tr>")
+            continue
         for name, _, fmt in TABLE_COLUMNS:
             text = _fmt(name, fmt, float(r.metrics.get(name, 0.0)))
             cls = f' class="{text}"' if name == "tier_met" else ""
@@ -203,12 +227,13 @@ def render_html(
         "profile, and the tier is met when it reaches the tier's availability.</p>",
     ]
     for trace, group in _by_trace(results).items():
-        duration = group[0].metrics.get("duration_s", 0.0)
+        ran = [r for r in group if _error(r) is None]
+        duration = ran[0].metrics.get("duration_s", 0.0) if ran else 0.0
         parts.append(f"<h2>Trace {html.escape(trace)} ({duration:g} s)</h2>")
         parts.append(_html_table(group))
         if not plots:
             continue
-        for r in group:
+        for r in ran:
             png = base64.b64encode(plot_session(r)).decode("ascii")
             caption = html.escape(f"{r.trace_name} under {r.policy_name} (seed {r.seed})")
             parts.append(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from mediaopt.traces.formats import (
     FORMATS,
+    clip_glitches,
     csv_text,
     load,
     load_cooked,
@@ -37,14 +38,17 @@ from mediaopt.traces.generators import (
 )
 from mediaopt.traces.loss import GilbertElliott, OnOffLoss
 from mediaopt.traces.model import (
+    DEFAULT_LIMITS,
     OPPORTUNITY_BYTES,
     Trace,
+    TraceLimits,
     TraceStats,
     capacity_to_opportunities,
 )
 from mediaopt.traces.network import DEFAULT_NETWORK, Network
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "DEFAULT_NETWORK",
     "FORMATS",
     "OPPORTUNITY_BYTES",
@@ -53,10 +57,12 @@ __all__ = [
     "Network",
     "OnOffLoss",
     "Trace",
+    "TraceLimits",
     "TraceStats",
     "bundled",
     "capacity_to_opportunities",
     "cellular",
+    "clip_glitches",
     "constant",
     "csv_text",
     "load",

@@ -6,11 +6,15 @@ describe correlated loss; the link runs them in the core with its own seeded PRN
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from mediaopt._validate import check_float
 from mediaopt.errors import InputError
+
+#: Shortest nonzero mean on or off period (s): one millisecond, Mahimahi's unit.
+MIN_PERIOD_S = 0.001
+#: Longest mean period (s): 10⁶ s (11.6 days), below the core's 2³⁰ ms cap.
+MAX_PERIOD_S = 1e6
 
 
 @dataclass(frozen=True)
@@ -64,12 +68,19 @@ class OnOffLoss:
     periodic: bool = False
 
     def __post_init__(self) -> None:
-        check_float("mean_on_s", self.mean_on_s, min_value=0.0)
-        check_float("mean_off_s", self.mean_off_s, min_value=0.0)
+        for name in ("mean_on_s", "mean_off_s"):
+            v = check_float(name, getattr(self, name), min_value=0.0, max_value=MAX_PERIOD_S)
+            # Mahimahi counts periods in whole milliseconds: a shorter nonzero mean would
+            # make (nearly) every period 0 ms long, and the link would switch without end
+            if 0 < v < MIN_PERIOD_S:
+                raise InputError(
+                    f"{name}: {v!r} s rounds to 0 ms; periods are whole milliseconds, so a "
+                    f"nonzero mean must be at least {MIN_PERIOD_S} s"
+                )
         if self.mean_on_s == 0 and self.mean_off_s == 0:
             raise InputError("mean_on_s and mean_off_s cannot both be 0 (as mm-onoff)")
-        if self.periodic and (not math.isfinite(self.mean_on_s + self.mean_off_s)):
-            raise InputError("periodic on/off needs finite periods")
+        if not isinstance(self.periodic, bool):
+            raise InputError(f"periodic: expected True or False, got {self.periodic!r}")
 
     @property
     def mean_loss(self) -> float:

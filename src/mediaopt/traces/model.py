@@ -25,7 +25,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from mediaopt.errors import InputError
+from mediaopt.errors import InputError, clip_repr
 
 _T = TypeVar("_T", bound=np.generic)
 Int64Array = npt.NDArray[np.int64]
@@ -39,6 +39,90 @@ OPPORTUNITY_BITS = OPPORTUNITY_BYTES * 8
 CAPACITY_BIN_US = 1_000_000
 #: The "weak network" threshold used by the trace statistics (kbit/s).
 WEAK_KBPS = 300.0
+#: Largest extra one-way delay a trace's ``delay_ms`` column may hold (the Link's own
+#: ``one_way_delay_ms`` ceiling): about 2.8 hours.
+MAX_DELAY_MS = 1e7
+
+_DAY_S = 86_400
+#: Milliseconds of capacity evaluated at a time by :func:`capacity_to_opportunities`
+#: (bounds its working memory to a few tens of MB whatever the trace's length).
+_CHUNK_MS = 1 << 20
+
+
+@dataclass(frozen=True)
+class TraceLimits:
+    """How large a trace mediaopt accepts; every loader and constructor checks these first.
+
+    The defaults allow the longest real traces comfortably (the recorded ones in
+    ``../shared/traces`` last at most 18 minutes) up to a day of 100 Mbit/s, and no more:
+    a file that asks for more is refused with an ``InputError`` *before* anything is
+    allocated for it, so a 12-byte file cannot cost gigabytes. ``docs/reliability.md``
+    lists them with the memory each one bounds. Pass ``limits=`` to a loader to tighten
+    them (the fuzzing harnesses do) or to loosen them for a trace you trust.
+    """
+
+    #: Longest period (s): one day.
+    max_duration_s: float = float(_DAY_S)
+    #: Most delivery opportunities (8 bytes each in memory): a day at 100 Mbit/s.
+    max_opportunities: int = -(-_DAY_S * 100_000_000 // OPPORTUNITY_BITS)
+    #: Most capacity steps (rows of a cooked, CSV or JSON trace): a day of 1 ms samples.
+    max_steps: int = _DAY_S * 1000
+    #: Longest line of a text trace, in bytes (real lines are under 40).
+    max_line_bytes: int = 4096
+    #: Largest text trace file (a day of 100 Mbit/s written for Mahimahi is about 6.5 GB).
+    max_file_bytes: int = 8 << 30
+    #: Largest JSON trace file (parsed whole, about ten times its size in memory).
+    max_json_bytes: int = 64 << 20
+    #: Deepest nesting of JSON arrays and objects (OpenNetLab traces nest 3 deep).
+    max_nesting_depth: int = 32
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+                raise InputError(f"limits.{f.name}: expected a positive number, got {v!r}")
+            if not math.isfinite(v):
+                raise InputError(f"limits.{f.name}: must be finite, got {v!r}")
+
+    @property
+    def max_duration_us(self) -> int:
+        """:attr:`max_duration_s` in microseconds."""
+        return int(self.max_duration_s * 1e6)
+
+
+#: The limits every loader uses unless given others.
+DEFAULT_LIMITS = TraceLimits()
+
+
+def resolve_limits(limits: TraceLimits | None) -> TraceLimits:
+    """Return ``limits``, or :data:`DEFAULT_LIMITS` when it is None."""
+    if limits is None:
+        return DEFAULT_LIMITS
+    if not isinstance(limits, TraceLimits):
+        raise InputError(f"limits: expected a TraceLimits, got {clip_repr(limits)}")
+    return limits
+
+
+def check_duration(name: str, duration_s: float, limits: TraceLimits | None = None) -> None:
+    """Raise ``InputError`` unless ``0 < duration_s <= limits.max_duration_s``."""
+    lim = resolve_limits(limits)
+    if not (isinstance(duration_s, (int, float)) and math.isfinite(duration_s)) or duration_s <= 0:
+        raise InputError(f"{name}: duration_s must be positive, got {clip_repr(duration_s)}")
+    if duration_s > lim.max_duration_s:
+        raise InputError(
+            f"{name}: lasts {duration_s:.6g} s, longer than the longest trace accepted "
+            f"({lim.max_duration_s:g} s, TraceLimits.max_duration_s)"
+        )
+
+
+def _check_opportunity_count(name: str, n: float, limits: TraceLimits) -> None:
+    if not math.isfinite(n) or n > limits.max_opportunities:
+        shown = f"{n:.3g}" if math.isfinite(n) else "infinitely many"
+        raise InputError(
+            f"{name}: {shown} delivery opportunities, more than the "
+            f"{limits.max_opportunities} accepted (TraceLimits.max_opportunities: "
+            "a day at 100 Mbit/s)"
+        )
 
 
 @dataclass(frozen=True)
@@ -87,30 +171,52 @@ class Trace:
         name: str = "trace",
         duration_ms: int | None = None,
         source: str = "",
+        limits: TraceLimits | None = None,
     ) -> Trace:
         """Build a trace from Mahimahi opportunity timestamps in ms (repeats allowed).
 
-        ``duration_ms`` defaults to the last timestamp, Mahimahi's loop period.
+        ``duration_ms`` defaults to the last timestamp, Mahimahi's loop period. ``limits``
+        (default :data:`DEFAULT_LIMITS`) bounds the duration and the number of opportunities.
         """
-        ms = np.asarray(opportunities_ms)
+        lim = resolve_limits(limits)
+        try:
+            ms = np.asarray(opportunities_ms)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"{name}: opportunity times must be numbers") from None
         if ms.ndim != 1 or ms.size == 0:
             raise InputError(f"{name}: no delivery opportunities (the trace has no capacity)")
+        if ms.dtype.kind not in "iuf":
+            raise InputError(f"{name}: opportunity times must be numbers, got dtype {ms.dtype}")
+        _check_opportunity_count(name, float(ms.size), lim)
         if ms.dtype.kind == "f" and not np.all(np.isfinite(ms)):
             raise InputError(f"{name}: opportunity times contain NaN or infinity")
-        ms = ms.astype(np.int64)
-        if int(ms.min()) < 0:
-            raise InputError(f"{name}: negative opportunity time {int(ms.min())} ms")
-        if ms.size > 1 and np.any(np.diff(ms) < 0):
-            i = int(np.argmax(np.diff(ms) < 0)) + 1
+        max_ms = lim.max_duration_s * 1000.0
+        lo, hi = float(ms.min()), float(ms.max())
+        if lo < 0:
+            raise InputError(f"{name}: negative opportunity time {clip_repr(ms.min().item())} ms")
+        if hi > max_ms:
+            raise InputError(
+                f"{name}: an opportunity at {hi:.6g} ms is beyond the longest trace accepted "
+                f"({lim.max_duration_s:g} s, TraceLimits.max_duration_s)"
+            )
+        ms = ms.astype(np.int64, copy=False)
+        if ms.size > 1 and np.any(ms[1:] < ms[:-1]):
+            i = int(np.argmax(ms[1:] < ms[:-1])) + 1
             raise InputError(f"{name}: opportunity times decrease at index {i}")
-        dur_ms = int(ms[-1]) if duration_ms is None else int(duration_ms)
+        if duration_ms is None:
+            dur_ms = int(ms[-1])
+        else:
+            if isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, np.integer)):
+                raise InputError(f"{name}: duration_ms must be an integer, got {duration_ms!r}")
+            dur_ms = int(duration_ms)
         if dur_ms <= 0:
             raise InputError(f"{name}: the trace must last a nonzero time (Mahimahi's rule)")
+        check_duration(name, dur_ms / 1000.0, lim)
         if int(ms[-1]) > dur_ms:
             raise InputError(f"{name}: an opportunity at {int(ms[-1])} ms is after the end")
         opp_us = ms * 1000
         t, cap = _bin_opportunities(opp_us, dur_ms * 1000)
-        return cls._make(name, opp_us, dur_ms * 1000, t, cap, None, None, source)
+        return cls._make(name, opp_us, dur_ms * 1000, t, cap, None, None, source, owned=True)
 
     @classmethod
     def from_capacity(
@@ -123,21 +229,40 @@ class Trace:
         loss: npt.ArrayLike | None = None,
         delay_ms: npt.ArrayLike | None = None,
         source: str = "",
+        limits: TraceLimits | None = None,
     ) -> Trace:
         """Build a trace from a piecewise capacity: ``capacity_kbps[i]`` from ``times_s[i]``.
 
         ``times_s`` must start at 0 and increase; the last step lasts until ``duration_s``.
+        ``limits`` (default :data:`DEFAULT_LIMITS`) bounds the duration, the number of steps
+        and the number of opportunities the capacity gives, checked before they are built.
         """
-        t_s = np.asarray(times_s, dtype=np.float64).reshape(-1)
-        cap = np.asarray(capacity_kbps, dtype=np.float64).reshape(-1)
+        lim = resolve_limits(limits)
+        try:
+            t_s = np.asarray(times_s, dtype=np.float64).reshape(-1)
+            cap = np.asarray(capacity_kbps, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"{name}: step times and capacities must be numbers") from None
         if t_s.size == 0 or t_s.size != cap.size:
             raise InputError(f"{name}: need as many step times as capacities (at least one)")
+        if t_s.size > lim.max_steps:
+            raise InputError(
+                f"{name}: {t_s.size} capacity steps, more than the {lim.max_steps} accepted "
+                "(TraceLimits.max_steps)"
+            )
         if not (np.all(np.isfinite(t_s)) and np.all(np.isfinite(cap))):
             raise InputError(f"{name}: capacity steps contain NaN or infinity")
         if np.any(cap < 0):
             raise InputError(f"{name}: negative capacity {float(cap.min())} kbit/s")
-        if not math.isfinite(duration_s) or duration_s <= 0:
-            raise InputError(f"{name}: duration_s must be positive, got {duration_s}")
+        if isinstance(duration_s, bool) or not isinstance(duration_s, (int, float, np.number)):
+            raise InputError(f"{name}: duration_s must be a number, got {clip_repr(duration_s)}")
+        duration_s = float(duration_s)
+        check_duration(name, duration_s, lim)
+        if float(t_s.min()) < 0 or float(t_s.max()) >= duration_s:
+            bad = float(t_s.min()) if float(t_s.min()) < 0 else float(t_s.max())
+            raise InputError(
+                f"{name}: a step starts at {bad:.6g} s, outside the trace [0, {duration_s:g}) s"
+            )
         t_us = np.round(t_s * 1e6).astype(np.int64)
         dur_us = round(duration_s * 1e6)
         if t_us[0] != 0:
@@ -148,11 +273,14 @@ class Trace:
         if int(t_us[-1]) >= dur_us:
             raise InputError(f"{name}: a step starts at or after the end ({duration_s} s)")
         lo = _column(name, "loss", loss, cap.size, 0.0, 1.0)
-        dl = _column(name, "delay_ms", delay_ms, cap.size, 0.0, None)
+        dl = _column(name, "delay_ms", delay_ms, cap.size, 0.0, MAX_DELAY_MS)
+        bounds = np.append(t_us, dur_us).astype(np.float64)
+        total_bits = float(np.sum(cap * np.diff(bounds) / 1000.0))
+        _check_opportunity_count(name, total_bits / OPPORTUNITY_BITS, lim)
         opp = capacity_to_opportunities(t_us, cap, dur_us)
         if opp.size == 0:
             raise InputError(f"{name}: the trace has no capacity at all")
-        return cls._make(name, opp, dur_us, t_us, cap, lo, dl, source)
+        return cls._make(name, opp, dur_us, t_us, cap, lo, dl, source, owned=True)
 
     @classmethod
     def _make(
@@ -165,10 +293,16 @@ class Trace:
         loss: Float64Array | None,
         delay: Float64Array | None,
         source: str,
+        *,
+        owned: bool = False,
     ) -> Trace:
+        # owned: opp_us was built here, so it is frozen in place rather than copied
+        # (the opportunities can be the largest array mediaopt holds)
+        if owned:
+            opp_us.setflags(write=False)
         return cls(
             name,
-            _ro(opp_us),
+            opp_us if owned else _ro(opp_us),
             int(dur_us),
             _ro(t_us),
             _ro(cap),
@@ -272,7 +406,10 @@ def _column(
 ) -> Float64Array | None:
     if values is None:
         return None
-    arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    try:
+        arr = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{name}: the {what} column must hold numbers") from None
     if arr.size != n:
         raise InputError(f"{name}: the {what} column has {arr.size} values for {n} steps")
     if not np.all(np.isfinite(arr)):
@@ -292,6 +429,10 @@ def capacity_to_opportunities(
     multiple of 1504 × 8 bits, stamped ``m``. The number of opportunities up to any
     millisecond is therefore ``floor(bits so far / 12032)``: the rate is kept exactly, with
     at most one opportunity of rounding over the whole trace.
+
+    Memory is the opportunities themselves plus a fixed working set: the milliseconds are
+    evaluated in chunks of about a million, and the output is filled in place. The caller
+    checks the count against :class:`TraceLimits` first (``Trace.from_capacity`` does).
     """
     t = np.asarray(step_times_us, dtype=np.int64)
     cap = np.asarray(capacity_kbps, dtype=np.float64)
@@ -300,14 +441,28 @@ def capacity_to_opportunities(
     seg_bits = cap * np.diff(bounds) / 1000.0
     cum = np.concatenate(([0.0], np.cumsum(seg_bits)))
     n_ms = math.ceil(duration_us / 1000.0)
-    grid_us = np.minimum(np.arange(1, n_ms + 1, dtype=np.float64) * 1000.0, float(duration_us))
-    bits = np.interp(grid_us, bounds, cum)
-    # a tiny tolerance so that exact multiples (e.g. 12032 kbit/s for 1 ms) are not lost
-    total = np.floor(bits / OPPORTUNITY_BITS + 1e-9).astype(np.int64)
-    counts = np.diff(np.concatenate(([0], total)))
-    counts = np.maximum(counts, 0)
-    ms = np.repeat(np.arange(1, n_ms + 1, dtype=np.int64), counts)
-    return np.minimum(ms * 1000, duration_us)
+    # the count at the last millisecond, plus slack for rounding; grown if ever short
+    out = np.empty(int(cum[-1] / OPPORTUNITY_BITS) + 16, dtype=np.int64)
+    filled = 0
+    prev_total = 0
+    for start in range(0, n_ms, _CHUNK_MS):
+        m = np.arange(start + 1, min(start + _CHUNK_MS, n_ms) + 1, dtype=np.int64)
+        grid_us = np.minimum(m.astype(np.float64) * 1000.0, float(duration_us))
+        bits = np.interp(grid_us, bounds, cum)
+        # a tiny tolerance so that exact multiples (e.g. 12032 kbit/s for 1 ms) are not lost
+        total = np.floor(bits / OPPORTUNITY_BITS + 1e-9).astype(np.int64)
+        counts = np.diff(total, prepend=prev_total)
+        prev_total = int(total[-1])
+        counts = np.maximum(counts, 0)
+        got = np.repeat(m, counts)
+        if filled + got.size > out.size:
+            out = np.resize(out, max(2 * out.size, filled + got.size))
+        out[filled : filled + got.size] = got
+        filled += got.size
+    ms = out[:filled] if 2 * filled >= out.size else out[:filled].copy()
+    ms *= 1000
+    np.minimum(ms, duration_us, out=ms)
+    return ms
 
 
 def _bin_opportunities(opp_us: Int64Array, duration_us: int) -> tuple[Int64Array, Float64Array]:
